@@ -1,0 +1,1 @@
+"""Headless core: torch + numpy only. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""Energy models. See base.Energy for the contract."""

@@ -1,0 +1,1 @@
+"""Steppable sampler kernels; importing this package registers them all in SAMPLERS."""
