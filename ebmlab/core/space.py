@@ -27,7 +27,7 @@ class ContinuousSpace:
                 raise ValueError(f"box interval {i + 1} must have lo < hi, got ({lo}, {hi})")
 
     @staticmethod
-    def square(dim: int, lo: float = -3.0, hi: float = 3.0) -> "ContinuousSpace":
+    def square(dim: int, lo: float = -3.0, hi: float = 3.0) -> ContinuousSpace:
         return ContinuousSpace(dim, tuple((float(lo), float(hi)) for _ in range(dim)))
 
     @property

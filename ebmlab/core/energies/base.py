@@ -63,3 +63,28 @@ def binary_space(energy: Energy) -> BinarySpace:
     if not isinstance(energy.space, BinarySpace):
         raise TypeError(f"{energy.describe()} is continuous; this needs a binary model")
     return energy.space
+
+
+class FunctionEnergy(Energy):
+    """Wrap a plain torch function f: (batch, d) -> (batch,) as an Energy (tests, benchmarks).
+
+    `grad_fn`, if given, is the analytic dE/dx: (batch, d) -> (batch, d).
+    """
+
+    def __init__(self, fn, space: Space, grad_fn=None, name: str = "function"):
+        super().__init__(space)
+        self._fn = fn
+        self._grad_fn = grad_fn
+        self._name = name
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._fn(x)
+
+    def energy_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self._grad_fn is None:
+            return super().energy_and_grad(x)
+        with torch.no_grad():
+            return self._fn(x), self._grad_fn(x)
+
+    def describe(self) -> str:
+        return self._name
