@@ -1,0 +1,1 @@
+"""`ebmlab bench`: speed and memory figures, each measured against a bare reference in the same run."""

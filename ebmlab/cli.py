@@ -1,0 +1,47 @@
+"""The `ebmlab` command: gui (default), run, logz, sample, bench, presets.
+
+Errors caused by input go to stderr as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .commands import bench_cmd, gui_cmd, logz_cmd, presets_cmd, run_cmd, sample_cmd
+from .core.errors import EbmlabError
+
+COMMANDS = {
+    "gui": gui_cmd,
+    "logz": logz_cmd,
+    "run": run_cmd,
+    "sample": sample_cmd,
+    "presets": presets_cmd,
+    "bench": bench_cmd,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ebmlab",
+        description="A visual laboratory for energy-based models. Without a command, opens the window.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv or ["gui"])
+    module = COMMANDS[args.command or "gui"]
+    try:
+        return int(module.run(args) or 0)
+    except EbmlabError as e:
+        print(f"ebmlab {args.command}: {e}".replace("\n", "; "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ebmlab: interrupted", file=sys.stderr)
+        return 130

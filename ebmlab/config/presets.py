@@ -1,0 +1,197 @@
+"""Presets on disk: load and validate (never executing anything), save atomically, list bundled ones.
+
+A preset is a JSON file; trained weights may sit in a side `.npz` file (plain arrays only,
+loaded with allow_pickle=False). File references resolve relative to the preset's folder and
+may not escape it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import ConfigError, EbmlabError
+from .schema import Experiment, experiment_from_dict, experiment_to_dict
+
+MAX_PRESET_BYTES = 20 * 1024 * 1024
+MAX_WEIGHTS_BYTES = 200 * 1024 * 1024
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "presets"
+
+
+class PresetError(EbmlabError):
+    """A preset that cannot be loaded or saved; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LoadedPreset:
+    experiment: Experiment
+    path: Path
+    weights: dict[str, np.ndarray] | None
+
+    def resolve(self, ref: str) -> Path:
+        return resolve_inside(self.path.parent, ref, self.path.name)
+
+
+def resolve_inside(folder: Path, ref: str, where: str = "preset") -> Path:
+    """Resolve a file reference relative to `folder`; refuse absolute paths and escapes."""
+    if not isinstance(ref, str) or not ref or "\x00" in ref:
+        raise PresetError(f"{where}: invalid file reference {ref!r}")
+    if os.path.isabs(ref) or ref.startswith("~"):
+        raise PresetError(f"{where}: file reference {ref!r} must be relative to the preset's folder")
+    base = folder.resolve()
+    target = (base / ref).resolve()
+    if target != base and base not in target.parents:
+        raise PresetError(f"{where}: file reference {ref!r} points outside the preset's folder")
+    if target.exists() and not target.is_file():
+        raise PresetError(f"{where}: {ref!r} is not a regular file")
+    return target
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in a preset (numbers must be finite)")
+
+
+def parse_json_text(raw: bytes, where: str) -> object:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PresetError(f"{where}: not UTF-8 text (byte {e.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise PresetError(f"{where}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError as e:
+        raise PresetError(f"{where}: {e}") from None
+    except RecursionError:
+        raise PresetError(f"{where}: JSON nested too deeply") from None
+
+
+def read_limited(path: Path, limit: int, where: str) -> bytes:
+    if not path.exists():
+        raise PresetError(f"{where}: file not found")
+    if not path.is_file():
+        raise PresetError(f"{where}: not a regular file")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise PresetError(f"{where}: larger than {limit // (1024 * 1024)} MB; refusing to read it")
+    return data
+
+
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """Numeric arrays from an .npz (never pickles). Raises PresetError naming the file."""
+    where = path.name
+    data = read_limited(path, MAX_WEIGHTS_BYTES, where)
+    import io
+    import zipfile
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            out = {k: np.array(z[k]) for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        raise PresetError(f"{where}: not a plain .npz of numeric arrays ({e})") from None
+    for k, v in out.items():
+        if v.dtype.kind not in "fiub":
+            raise PresetError(f"{where}: array {k!r} has dtype {v.dtype}; only numeric arrays are accepted")
+        if v.dtype.kind == "f" and not np.isfinite(v).all():
+            raise PresetError(f"{where}: array {k!r} contains NaN or inf")
+    return out
+
+
+def load_preset(path: str | os.PathLike) -> LoadedPreset:
+    """Read, parse and validate a preset; raises PresetError/ConfigError and changes nothing on failure."""
+    p = Path(path)
+    raw = parse_json_text(read_limited(p, MAX_PRESET_BYTES, p.name), p.name)
+    try:
+        exp = experiment_from_dict(raw)
+    except ConfigError as e:
+        raise ConfigError([f"{p.name}: {line}" for line in e.problems]) from None
+    weights = None
+    if exp.weights:
+        weights = load_weights(resolve_inside(p.parent, exp.weights, f"{p.name}: weights"))
+    return LoadedPreset(exp, p, weights)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _finite(obj: object) -> bool:
+    if isinstance(obj, float):
+        return math.isfinite(obj)
+    if isinstance(obj, dict):
+        return all(_finite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(_finite(v) for v in obj)
+    return True
+
+
+def save_preset(exp: Experiment, path: str | os.PathLike, weights: dict[str, np.ndarray] | None = None) -> Path:
+    """Save atomically. With weights, writes `<name>.weights.npz` beside it and references it."""
+    p = Path(path)
+    if weights is not None:
+        wname = p.with_suffix("").name + ".weights.npz"
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, **{k: np.asarray(v) for k, v in weights.items()})
+        try:
+            _atomic_write(p.parent / wname, buf.getvalue())
+        except OSError as e:
+            raise PresetError(f"{p.parent / wname}: could not save ({e.strerror or e})") from None
+        from dataclasses import replace
+
+        exp = replace(exp, weights=wname)
+    raw = experiment_to_dict(exp)
+    if not _finite(raw):
+        raise PresetError(f"{p.name}: the experiment holds a NaN or inf value; not saved")
+    text = json.dumps(raw, indent=2, allow_nan=False) + "\n"
+    try:
+        _atomic_write(p, text.encode("utf-8"))
+    except OSError as e:
+        raise PresetError(f"{p}: could not save ({e.strerror or e}); the previous file is unchanged") from None
+    return p
+
+
+def bundled_presets() -> list[tuple[Path, str, str]]:
+    """(path, name, one-line description) of every bundled preset, sorted by file name."""
+    out = []
+    for p in sorted(BUNDLED_DIR.glob("*.json")):
+        try:
+            raw = json.loads(p.read_text("utf-8"))
+            out.append((p, str(raw.get("name", p.stem)), str(raw.get("description", ""))))
+        except (OSError, ValueError):
+            out.append((p, p.stem, "(unreadable)"))
+    return out
+
+
+def find_preset(name_or_path: str) -> Path:
+    """A path to an existing file, or the bundled preset whose file stem or name matches."""
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    for path, name, _ in bundled_presets():
+        if name_or_path in (path.stem, path.name, name):
+            return path
+    known = ", ".join(path.stem for path, _, _ in bundled_presets())
+    raise PresetError(f"{name_or_path}: no such file or bundled preset (bundled: {known})")

@@ -1,0 +1,359 @@
+"""The experiment runner: owns model, data, estimator, display chains, optimiser and seeds.
+
+`Trainer(settings)` builds everything from a validated experiment (or raises, leaving nothing
+half-built); `step()` trains one step; `set(path, value)` changes a setting between steps;
+`snapshot()` and `landscape()` export immutable numpy views. The settings object is duck-typed
+(ebmlab.config.schema.Experiment) so the core does not depend on the config package.
+
+Seeds: one seed drives four independent torch generators (model init, batches + estimator,
+display chains, log Z estimates), so showing more chains never changes the training numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .datasources import build_data
+from .errors import ConfigError, EbmlabError
+from .estimators import ESTIMATORS
+from .estimators.base import EstimatorContext
+from .evaluation import ExactEvaluator
+from .history import History
+from .models import build_model
+from .params import check
+from .samplers import SAMPLERS
+from .snapshot import Landscape, Snapshot
+from .space import BinarySpace
+
+DRAW_LIMIT = 2000
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for 'cpu' | 'cuda' | 'mps', or a clear error when it is not available."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise EbmlabError("device 'cuda' requested, but torch reports no CUDA device; use device 'cpu'")
+        return torch.device("cuda")
+    if name == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise EbmlabError("device 'mps' requested, but torch reports no MPS device; use device 'cpu'")
+        return torch.device("mps")
+    raise EbmlabError(f"unknown device {name!r}; choose cpu, cuda or mps")
+
+
+def _np(t: torch.Tensor | None, limit: int = DRAW_LIMIT) -> np.ndarray | None:
+    if t is None:
+        return None
+    return t[:limit].detach().to("cpu", torch.float32).numpy().copy()
+
+
+class Trainer:
+    def __init__(self, exp: Any, weights: dict[str, np.ndarray] | None = None, resolve=None, run_id: int = 0):
+        from .datasources import default_resolve
+
+        self.run_id = run_id
+        self.resolve = resolve or default_resolve
+        self.exp = exp
+        self.device = resolve_device(exp.device)
+        self.dtype = torch.float64 if exp.training.dtype == "float64" else torch.float32
+        self.energy = build_model(exp.model.kind, exp.model.settings, exp.seed).to(self.device, self.dtype)
+        if weights:
+            self._load_weights(weights)
+        self.is_binary = isinstance(self.energy.space, BinarySpace)
+        self.history = History()
+        self.step_count = 0
+        self.status = "ready"
+        self.message: str | None = None
+        self.metrics: dict[str, float] = {}
+        self.info: dict = {}
+        self._build_data()
+        self._build_optimiser()
+        self._build_sampler()
+        self._build_estimator()
+        self._build_chains()
+        self.evaluator = ExactEvaluator(self.energy, exp.training.grid_points)
+        self._last_good = [p.detach().clone() for p in self._params()]
+        self.evaluate()
+
+    # ----------------------------------------------------------------- building
+    def _gen(self, offset: int) -> torch.Generator:
+        g = torch.Generator(device=self.device if self.device.type == "cuda" else "cpu")
+        return g.manual_seed((self.exp.seed * 1_000_003 + offset) % (2**63))
+
+    def _load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        state = self.energy.state_dict()
+        problems = []
+        for k, v in weights.items():
+            if k not in state:
+                problems.append(f"weights: {k!r} is not a parameter of this model")
+            elif tuple(state[k].shape) != tuple(v.shape):
+                problems.append(f"weights: {k!r} has shape {tuple(v.shape)}, the model needs {tuple(state[k].shape)}")
+        missing = [k for k in state if k not in weights]
+        if missing:
+            problems.append(f"weights: missing {', '.join(missing)}")
+        if problems:
+            raise ConfigError(problems)
+        self.energy.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The model's parameters and buffers as numpy arrays (for a side .npz file)."""
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.energy.state_dict().items()}
+
+    def _build_data(self) -> None:
+        exp = self.exp
+        ds = build_data(exp.data.kind, exp.data.settings, self.energy, exp.seed, self.resolve)
+        self.dataset = ds
+        n = len(ds.points)
+        perm = np.random.default_rng(exp.seed).permutation(n)
+        n_hold = int(round(exp.training.holdout * n)) if n >= 10 else 0
+        hold, train = perm[:n_hold], perm[n_hold:]
+        to = dict(device=self.device, dtype=self.dtype)
+        self.train_data = torch.as_tensor(ds.points[train], **to)
+        self.holdout = torch.as_tensor(ds.points[hold], **to) if n_hold else self.train_data
+        self.data_draw = ds.points[train][:DRAW_LIMIT].astype(np.float32)
+        self.labels_draw = None if ds.labels is None else ds.labels[train][:DRAW_LIMIT]
+        self.batch_gen = self._gen(1)
+
+    def _params(self) -> list[torch.nn.Parameter]:
+        extra = self.estimator_impl.extra_parameters(self.est_state) if hasattr(self, "estimator_impl") else []
+        return [p for p in self.energy.parameters() if p.requires_grad] + list(extra)
+
+    def _build_optimiser(self) -> None:
+        o = self.exp.optimiser
+        params = [p for p in self.energy.parameters() if p.requires_grad]
+        if not params:
+            raise EbmlabError("the model has no trainable parameters (mark some as trainable)")
+        if o.name == "adam":
+            self.optimiser = torch.optim.Adam(params, lr=o.lr)
+        else:
+            self.optimiser = torch.optim.SGD(params, lr=o.lr, momentum=o.momentum)
+        self._extra_group = False
+
+    def _sampler_for_space(self, name: str) -> Any:
+        sampler = SAMPLERS.get(name)
+        want = "binary" if self.is_binary else "continuous"
+        if sampler.space not in (want, "any"):
+            hint = "gibbs" if self.is_binary else "mala, hmc, rwm or langevin"
+            raise ConfigError(
+                [f"sampler.name: {name!r} is for {sampler.space} models; this model is {want} (use {hint})"]
+            )
+        return sampler
+
+    def _build_sampler(self) -> None:
+        self.sampler = self._sampler_for_space(self.exp.sampler.kind)
+        self.sampler_params = check(self.exp.sampler.settings, "sampler")
+
+    def _build_estimator(self) -> None:
+        est = ESTIMATORS.get(self.exp.estimator.kind)
+        want = "binary" if self.is_binary else "continuous"
+        if want not in est.spaces:
+            raise ConfigError([f"estimator.name: {est.name!r} does not train {want} models"])
+        params = check(self.exp.estimator.settings, "estimator")
+        ctx = EstimatorContext(self.energy.space, self.train_data, self.sampler, self.sampler_params)
+        self.estimator = est
+        self.estimator_impl = est.make(params, ctx)
+        self.est_gen = self._gen(2)
+        self.est_state = self.estimator_impl.init(self.energy, self.est_gen)
+        extra = self.estimator_impl.extra_parameters(self.est_state)
+        # drop a previous estimator's extra parameter group, add this one's
+        self.optimiser.param_groups = self.optimiser.param_groups[:1]
+        if extra:
+            self.optimiser.add_param_group({"params": list(extra)})
+        self.info = {}
+
+    def _build_chains(self) -> None:
+        c = self.exp.chains
+        self.chain_gen = self._gen(3)
+        n = c.n
+        if n == 0:
+            self.chain_state = None
+            return
+        space = self.energy.space
+        if c.init == "data" or self.is_binary:
+            idx = torch.randint(len(self.train_data), (n,), generator=self.chain_gen, device=self.device)
+            x0 = self.train_data[idx].clone()
+        else:
+            lo = torch.tensor([b[0] for b in space.box], dtype=self.dtype, device=self.device)
+            hi = torch.tensor([b[1] for b in space.box], dtype=self.dtype, device=self.device)
+            x0 = lo + (hi - lo) * torch.rand(
+                n, space.dim, generator=self.chain_gen, dtype=self.dtype, device=self.device
+            )
+        self.chain_state = self.sampler.init(x0, self.energy, self.sampler_params)
+        self.chain_trace: list[np.ndarray] = []
+        self.chain_accept: list[float] = []
+
+    # ----------------------------------------------------------------- stepping
+    def lr(self) -> float:
+        o = self.exp.optimiser
+        return o.lr / (1.0 + o.decay * self.step_count)
+
+    def step(self) -> bool:
+        """One training step. Returns False (and sets status 'error') when something blew up;
+        the last good parameters are restored."""
+        exp = self.exp
+        n = len(self.train_data)
+        bs = min(exp.optimiser.batch_size, n)
+        idx = torch.randint(n, (bs,), generator=self.batch_gen, device=self.device)
+        batch = self.train_data[idx]
+        for g in self.optimiser.param_groups:
+            g["lr"] = self.lr()
+        self.optimiser.zero_grad(set_to_none=True)
+        loss, self.est_state, info = self.estimator_impl.loss(self.energy, batch, self.est_state, self.est_gen)
+        loss_value = float(loss.detach())
+        step_no = self.step_count + 1
+        if not math.isfinite(loss_value):
+            return self._blow_up(f"the {self.estimator.name} loss became {loss_value} at step {step_no}")
+        loss.backward()
+        params = self._params()
+        if exp.optimiser.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, exp.optimiser.grad_clip)
+        self.optimiser.step()
+        bad = self._non_finite_parameter()
+        if bad:
+            return self._blow_up(f"parameter {bad} became non-finite at step {step_no}")
+        for keep, p in zip(self._last_good, params):
+            keep.copy_(p.detach())
+        self.step_count = step_no
+        self.info = info
+        self.metrics["loss"] = loss_value
+        self.metrics["lr"] = self.lr()
+        if "c" in info:
+            self.metrics["c"] = float(info["c"])
+        self.history.add("loss", step_no, loss_value)
+        self._step_chains()
+        if step_no % exp.training.eval_every == 0:
+            self.evaluate()
+        if self.status in ("ready", "error"):
+            self.status, self.message = "running", None
+        return True
+
+    def _non_finite_parameter(self) -> str | None:
+        for name, p in self.energy.named_parameters():
+            if not torch.isfinite(p).all():
+                return repr(name)
+        for p in self.estimator_impl.extra_parameters(self.est_state):
+            if not torch.isfinite(p).all():
+                return "c" if p.numel() == 1 else "of the estimator"
+        return None
+
+    def _blow_up(self, message: str) -> bool:
+        with torch.no_grad():
+            for keep, p in zip(self._last_good, self._params()):
+                p.copy_(keep)
+        self.optimiser.state.clear()
+        self.status = "error"
+        self.message = message + "; the last good parameters were kept"
+        return False
+
+    def _step_chains(self) -> None:
+        if self.chain_state is None:
+            return
+        acc = None
+        for _ in range(self.exp.chains.steps_per_update):
+            self.chain_state, info = self.sampler.step(
+                self.chain_gen, self.chain_state, self.energy, self.sampler_params
+            )
+            acc = info.accepted
+        if acc is not None:
+            self.chain_accept.append(float(acc.mean()))
+            x = self.chain_state.x
+            bad = ~torch.isfinite(x).all(dim=1)
+            if bool(bad.any()):  # a diverged chain restarts from the data; never poisons the display
+                idx = torch.randint(
+                    len(self.train_data), (int(bad.sum()),), generator=self.chain_gen, device=self.device
+                )
+                x = x.clone()
+                x[bad] = self.train_data[idx]
+                self.chain_state = self.sampler.init(x, self.energy, self.sampler_params)
+            self.chain_trace.append(self.chain_state.x[:64].detach().cpu().numpy().copy())
+            if len(self.chain_trace) > 400:
+                del self.chain_trace[:200]
+
+    # ----------------------------------------------------------------- evaluation
+    def evaluate(self) -> None:
+        """Exact NLL of held-out data and exact log Z (where computable), chain diagnostics."""
+        step = self.step_count
+        res = self.evaluator.evaluate(self.holdout)
+        for k, v in res.items():
+            self.metrics[k] = v
+            self.history.add(k, step, v)
+        if "c" in self.metrics and step > 0:
+            self.history.add("c", step, self.metrics["c"])
+        if self.chain_state is not None and len(self.chain_accept) >= 1:
+            from .diagnostics import effective_sample_size, split_rhat
+
+            acc = float(np.mean(self.chain_accept[-self.exp.training.eval_every :]))
+            self.metrics["accept"] = acc
+            self.history.add("accept", step, acc)
+            if len(self.chain_trace) >= 20 and not self.is_binary:
+                tr = np.stack(self.chain_trace[-200:])
+                ess = float(np.min(effective_sample_size(tr)))
+                rhat = float(np.max(split_rhat(tr)))
+                if math.isfinite(ess):
+                    self.metrics["ess"] = ess
+                    self.history.add("ess", step, ess)
+                if math.isfinite(rhat):
+                    self.metrics["rhat"] = rhat
+                    self.history.add("rhat", step, rhat)
+
+    # ----------------------------------------------------------------- export
+    def snapshot(self, status: str | None = None) -> Snapshot:
+        info = self.info
+        return Snapshot(
+            run_id=self.run_id,
+            step=self.step_count,
+            status=status or self.status,
+            message=self.message,
+            estimator=self.estimator.name,
+            sampler=self.sampler.name,
+            metrics=dict(self.metrics),
+            params=self.energy.named_scalars(),
+            history=self.history.export(),
+            data=self.data_draw,
+            labels=self.labels_draw,
+            chains=_np(self.chain_state.x, 20_000) if self.chain_state is not None else None,
+            negatives=_np(info.get("negatives")),
+            chain_age=_np(info.get("chain_age")),
+            noisy=_np(info.get("noisy")),
+            noise=_np(info.get("noise")),
+        )
+
+    def landscape(self, grid: int = 128) -> Landscape:
+        return self.evaluator.landscape(self.run_id, self.step_count, grid)
+
+    def summary(self) -> dict:
+        """JSON-ready numbers of the run (for `ebmlab run --json`)."""
+        m = self.metrics
+        out = {
+            "steps": self.step_count,
+            "estimator": self.estimator.name,
+            "loss": m.get("loss"),
+            "nll_exact": m.get("nll_exact"),
+            "log_z_exact": m.get("log_z_exact"),
+            "params": self.energy.named_scalars(),
+        }
+        if "c" in m:
+            out["c"] = m["c"]
+        if "logz_estimate" in m:
+            out["logz_estimate"] = m["logz_estimate"]
+            out["logz_stderr"] = m.get("logz_stderr")
+        if self.status == "error":
+            out["error"] = self.message
+        return out
+
+
+def timed_steps(trainer: Trainer, n: int) -> float:
+    """Run n steps (stopping early on error); returns seconds."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        if not trainer.step():
+            break
+    return time.perf_counter() - t0
