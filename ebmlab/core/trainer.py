@@ -206,19 +206,25 @@ class Trainer:
         for g in self.optimiser.param_groups:
             g["lr"] = self.lr()
         self.optimiser.zero_grad(set_to_none=True)
-        loss, self.est_state, info = self.estimator_impl.loss(self.energy, batch, self.est_state, self.est_gen)
-        loss_value = float(loss.detach())
         step_no = self.step_count + 1
-        if not math.isfinite(loss_value):
-            return self._blow_up(f"the {self.estimator.name} loss became {loss_value} at step {step_no}")
-        loss.backward()
-        params = self._params()
-        if exp.optimiser.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(params, exp.optimiser.grad_clip)
-        self.optimiser.step()
+        try:
+            loss, est_state, info = self.estimator_impl.loss(self.energy, batch, self.est_state, self.est_gen)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                return self._blow_up(f"the {self.estimator.name} loss became {loss_value} at step {step_no}")
+            loss.backward()
+            params = self._params()
+            if exp.optimiser.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, exp.optimiser.grad_clip)
+            self.optimiser.step()
+        except EbmlabError as e:
+            return self._blow_up(f"step {step_no}: {e}")
+        except Exception as e:  # an unexpected failure pauses the run instead of killing it
+            return self._blow_up(f"step {step_no}: unexpected {type(e).__name__}: {e}")
         bad = self._non_finite_parameter()
         if bad:
             return self._blow_up(f"parameter {bad} became non-finite at step {step_no}")
+        self.est_state = est_state
         for keep, p in zip(self._last_good, params):
             keep.copy_(p.detach())
         self.step_count = step_no

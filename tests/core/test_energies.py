@@ -107,9 +107,7 @@ def test_mixture_matches_explicit_density():
     w = torch.tensor([0.3, 0.7], dtype=torch.float64)
     mix = GaussianMixtureEnergy(means, covariances=covs, weights=w).double()
     x = rand(5, 2)
-    dens = sum(
-        w[k] * torch.distributions.MultivariateNormal(means[k], covs[k]).log_prob(x).exp() for k in range(2)
-    )
+    dens = sum(w[k] * torch.distributions.MultivariateNormal(means[k], covs[k]).log_prob(x).exp() for k in range(2))
     torch.testing.assert_close(mix(x), -torch.log(dens))
     torch.testing.assert_close(mix.weights(), w)
     torch.testing.assert_close(mix.covariances(), covs)

@@ -42,9 +42,8 @@ def mixture_data(n: int, seed: int, w: float = 0.8) -> torch.Tensor:
 
 def moments(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Sample mean and BIASED sample covariance (the Gaussian MLE)."""
-    a = x.numpy()
-    mean = a.mean(0)
-    return mean, (a - mean).T @ (a - mean) / a.shape[0]
+    a = x.numpy() - x.numpy().mean(0)
+    return x.numpy().mean(0), a.T @ a / a.shape[0]
 
 
 def gauss_energy(**values: float) -> ExpressionEnergy:
@@ -83,9 +82,6 @@ def fit_lbfgs(energy, impl, batch, state, seed: int = 1, rounds: int = 3) -> lis
     return params
 
 
-# ---------------------------------------------------------------- score matching
-
-
 def test_sm_loss_matches_gaussian_closed_form():
     x = gaussian_data(500, seed=0)
     P = np.array([[1.3, -0.4], [-0.4, 0.7]])
@@ -106,11 +102,10 @@ def test_sliced_sm_is_unbiased_within_its_standard_error():
     P = np.array([[1.3, -0.4], [-0.4, 0.7]])
     e = gauss_energy(p11=P[0, 0], p12=P[0, 1], p22=P[1, 1])
     exact, _, _ = build("sm", e, x)[0].loss(e, x, None, torch.Generator().manual_seed(0))
-    n_proj = 4
-    impl, _ = build("sm", e, x, method="sliced", n_projections=n_proj)
+    impl, _ = build("sm", e, x, method="sliced", n_projections=4)
     sliced, _, _ = impl.loss(e, x, None, torch.Generator().manual_seed(2))
     # sliced - exact = -mean(v^T P v - tr P), v ~ N(0, I): Var(v^T P v) = 2 tr(P^2)
-    se = math.sqrt(2 * np.trace(P @ P) / (x.shape[0] * n_proj))
+    se = math.sqrt(2 * np.trace(P @ P) / (x.shape[0] * 4))
     assert abs(float(sliced.detach()) - float(exact.detach())) < Z4 * se
 
 
@@ -125,9 +120,6 @@ def test_sm_optimum_is_the_gaussian_mle():
     np.testing.assert_allclose(m, xbar, atol=1e-7)
 
 
-# ---------------------------------------------------------------- denoising score matching
-
-
 def dsm_least_squares(x: np.ndarray, eps: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact minimiser of the antithetic DSM loss for E = 0.5 (u-m)^T P (u-m), given the noise.
 
@@ -135,8 +127,7 @@ def dsm_least_squares(x: np.ndarray, eps: np.ndarray, sigma: float) -> tuple[np.
     linear in (p11, p12, p22, b1, b2) -> ordinary least squares."""
     u = np.concatenate([x + sigma * eps, x - sigma * eps])
     t = np.concatenate([eps, -eps]) / sigma
-    n = u.shape[0]
-    zero, one = np.zeros(n), np.ones(n)
+    zero, one = np.zeros(u.shape[0]), np.ones(u.shape[0])
     rows1 = np.stack([u[:, 0], u[:, 1], zero, -one, zero], 1)
     rows2 = np.stack([zero, u[:, 0], u[:, 1], zero, -one], 1)
     coef, *_ = np.linalg.lstsq(np.concatenate([rows1, rows2]), np.concatenate([t[:, 0], t[:, 1]]), rcond=None)
@@ -152,14 +143,12 @@ def test_dsm_converges_to_mle_of_smoothed_data():
     impl, state = build("dsm", e, batch, sigma=sigma)
     fit_lbfgs(e, impl, batch, state, seed=7)
     P_hat, m_hat = gauss_params(e)
-
     # 1) the optimiser reached the exact minimiser for this noise draw
     _, _, info = impl.loss(e, batch, state, torch.Generator().manual_seed(7))
     eps = ((info["noisy"] - batch) / sigma).numpy()
     P_ls, m_ls = dsm_least_squares(batch.numpy(), eps, sigma)
     np.testing.assert_allclose(P_hat, P_ls, atol=1e-7)
     np.testing.assert_allclose(m_hat, m_ls, atol=1e-7)
-
     # 2) that minimiser is the MLE of data * N(0, sigma^2 I) up to the noise-draw standard error
     xbar, S = moments(x)
     P_target = np.linalg.inv(S + sigma**2 * np.eye(2))
@@ -175,17 +164,22 @@ def test_dsm_converges_to_mle_of_smoothed_data():
     assert np.abs(P_hat - np.linalg.inv(S)).max() > 10 * sd_P.max()
 
 
-def test_dsm_antithetic_pairs_reduce_variance():
+def test_dsm_antithetic_pairs_reduce_gradient_variance():
+    """The parameter gradient's leading term -sigma eps^T d/dtheta grad E(x) is odd in eps, zero-mean and
+    O(sigma), while the signal is O(sigma^2): eps/-eps pairs cancel it, so Var drops by ~sigma^-2 = 100."""
     x = gaussian_data(200, seed=4)
     e = gauss_energy(p11=0.9, p12=-0.2, p22=0.5, m1=0.5, m2=-1.0)
-    losses = {}
+    params = list(e.parameters())
+    var = {}
     for anti in (True, False):
         impl, _ = build("dsm", e, x, sigma=0.1, antithetic=anti)
-        losses[anti] = [float(impl.loss(e, x, None, torch.Generator().manual_seed(s))[0]) for s in range(40)]
-    assert np.var(losses[True]) < 0.5 * np.var(losses[False])
-
-
-# ---------------------------------------------------------------- noise-contrastive estimation
+        grads = []
+        for s in range(40):
+            loss = impl.loss(e, x, None, torch.Generator().manual_seed(s))[0]
+            grads.append(torch.stack(torch.autograd.grad(loss, params)).numpy())
+        var[anti] = np.var(np.array(grads), axis=0, ddof=1).sum()
+    # 40 draws estimate a variance to ~25%: a factor 10 leaves a wide margin below the expected ~100
+    assert var[True] < 0.1 * var[False]
 
 
 def per_sample_jacobian(values: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
@@ -203,14 +197,13 @@ def nce_sandwich(energy, impl, batch, state, seed: int, params: list[torch.Tenso
     log_nu = math.log(m / n)
     gen = torch.Generator().manual_seed(seed)
     y = state.noise.sample(m, gen)  # the loss's own noise draw (its first use of gen)
-    _, _, info = impl.loss(energy, batch, state, torch.Generator().manual_seed(seed))
+    loss, _, info = impl.loss(energy, batch, state, torch.Generator().manual_seed(seed))
     assert torch.equal(info["noise"], y[: info["noise"].shape[0]])
     g_x = nce.log_ratio(energy, batch, state.c, state.noise, log_nu)
     g_y = nce.log_ratio(energy, y, state.c, state.noise, log_nu)
     psi_x = -torch.sigmoid(-g_x.detach())[:, None] * per_sample_jacobian(g_x, params)
     psi_y = torch.sigmoid(g_y.detach())[:, None] * per_sample_jacobian(g_y, params)
     V = torch.cov(psi_x.T) / n + m * torch.cov(psi_y.T) / n**2
-    loss, _, _ = impl.loss(energy, batch, state, torch.Generator().manual_seed(seed))
     grads = torch.autograd.grad(loss, params, create_graph=True)
     H = torch.stack([torch.stack(torch.autograd.grad(g, params, retain_graph=True)) for g in grads])
     Hinv = torch.linalg.inv(H.detach())
@@ -237,9 +230,9 @@ def test_nce_recovers_gaussian_mle_and_log_z():
     h = c - (math.log(2 * math.pi) - 0.5 * torch.log(p11 * p22 - p12**2))
     dh = torch.stack(torch.autograd.grad(h, params, allow_unused=True, materialize_grads=True))
     se_h = float(torch.sqrt(dh @ cov @ dh))
-    assert abs(float(h)) < Z4 * se_h, (float(h), se_h)
+    assert abs(float(h.detach())) < Z4 * se_h, (float(h.detach()), se_h)
     _, _, info = impl.loss(e, x, state, torch.Generator().manual_seed(0))
-    assert info["c"] == pytest.approx(float(c))
+    assert info["c"] == pytest.approx(float(c.detach()))
     assert info["noise"].shape == (nce.N_INFO_NOISE, 2)
 
 
@@ -253,7 +246,7 @@ def test_nce_recovers_mixture_weight_and_log_z():
     impl, state = build("nce", e, x, noise="uniform_box", nu=4.0)
     params = fit_lbfgs(e, impl, x, state, seed=3)
     cov = nce_sandwich(e, impl, x, state, 3, params)
-    t, c = float(params[0]), float(params[1])
+    t, c = float(params[0].detach()), float(params[1].detach())
     w = 1 / (1 + math.exp(-t))
     se_w = w * (1 - w) * math.sqrt(float(cov[0, 0]))  # delta method, dw/dt = w (1 - w)
     se_c = math.sqrt(float(cov[1, 1]))
@@ -271,14 +264,11 @@ def test_sm_is_blind_to_weights_of_separated_modes():
     (g,) = torch.autograd.grad(loss, [t])
     assert abs(float(g)) < 1e-8
     opt = torch.optim.Adam([t], lr=0.05)
-    for _ in range(200):
+    for _ in range(100):
         opt.zero_grad()
         impl.loss(e, x, state, torch.Generator().manual_seed(0))[0].backward()
         opt.step()
-    assert abs(float(t)) < 1e-3  # still w = 0.5, whereas the data say 0.8 (NCE finds it, above)
-
-
-# ---------------------------------------------------------------- settings
+    assert abs(float(t.detach())) < 1e-3  # still w = 0.5, whereas the data say 0.8 (NCE finds it, above)
 
 
 @pytest.mark.parametrize(
@@ -301,12 +291,8 @@ def test_bad_settings_are_refused(cls, kwargs, message):
     assert message in str(err.value)
 
 
-def test_nce_noise_mean_must_match_dimension():
+def test_nce_noise_mean_must_match_dimension_and_registration():
     x = gaussian_data(10, seed=0)
     with pytest.raises(ConfigError, match="estimator.noise_mean: must have 2 entries"):
         build("nce", gauss_energy(), x, noise="gaussian", noise_mean=[0.0, 0.0, 0.0])
-
-
-def test_registered_for_continuous_spaces_only():
-    for name in ("sm", "dsm", "nce"):
-        assert ESTIMATORS.get(name).spaces == ("continuous",)
+    assert all(ESTIMATORS.get(name).spaces == ("continuous",) for name in ("sm", "dsm", "nce"))

@@ -29,6 +29,8 @@ def points(n: int = 64, d: int = 2, seed: int = 0, scale: float = 1.5) -> torch.
 def autograd_grad(e: ExpressionEnergy, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     xr = x.clone().requires_grad_(True)
     out = e(xr)
+    if not out.requires_grad:
+        return out.detach(), torch.zeros_like(x)
     (g,) = torch.autograd.grad(out.sum(), xr, allow_unused=True)
     return out.detach(), (torch.zeros_like(x) if g is None else g)
 
@@ -159,7 +161,7 @@ ERROR_CASES = [
     ("[x for x in y]", "unexpected character '['", 1),
     ("x + ý", "name 'ý' must use ASCII letters only", 5),
     ("x + xµ", "name 'xµ' must use ASCII letters only", 5),
-    ("x + y2", "cannot mix x, y, z with x1, x2, ... (found 'x' and 'y2')", 5),
+    ("y + x2", "cannot mix x, y, z with x1, x2, ... (found 'y' and 'x2')", 5),
     ("x1 + y", "cannot mix x, y, z with x1, x2, ... (found 'x1' and 'y')", 6),
     ("x0", "unknown variable 'x0' (variables are x1 ... x10)", 1),
     ("x11", "'x11': at most 10 variables (x1 ... x10)", 1),
@@ -170,7 +172,9 @@ ERROR_CASES = [
     ("__import__('os')", "unknown function '__import__'", 1),
     ("lambda: 0", "unknown name 'lambda'", 1),
     ("().__class__", "empty parentheses", 1),
-    ("-" * 70 + "x", "expression is nested too deeply (at most 64 levels)", 64),
+    ("(x).__class__", "'.' is only allowed inside numbers (no attribute access)", 4),
+    ("x + open('f')", "unknown function 'open'", 5),
+    ("-" * 70 + "x", "expression is nested too deeply (at most 64 levels)", 65),
 ]
 
 
@@ -320,7 +324,8 @@ def test_analytic_gradient_matches_autograd_on_random_expressions() -> None:
         E, g = e.energy_and_grad(x)
         E_auto, g_auto = autograd_grad(e, x)
         torch.testing.assert_close(E, E_auto, rtol=0, atol=0, equal_nan=True, msg=text)
-        ok = torch.isfinite(g_auto).all(1) & (g_auto.abs() < 1e6).all(1)
+        # compare where the value is finite (at a nan value torch.maximum still passes a gradient)
+        ok = torch.isfinite(E) & torch.isfinite(g_auto).all(1) & (g_auto.abs() < 1e6).all(1)
         total += len(x)
         compared += int(ok.sum())
         torch.testing.assert_close(g[ok], g_auto[ok], rtol=1e-9, atol=1e-9, msg=text)
@@ -328,12 +333,12 @@ def test_analytic_gradient_matches_autograd_on_random_expressions() -> None:
 
 
 def test_deep_left_chain_and_folding_are_fast_and_correct() -> None:
-    text = "+".join(["x*y"] * 300) + "+" + "+".join(["sin(x)"] * 200)
+    text = "+".join(["x*y"] * 250) + "+" + "+".join(["sin(x)"] * 120)
     assert len(text) < 2000
     e = ExpressionEnergy(text)
     x = points(8)
     E, g = e.energy_and_grad(x)
-    torch.testing.assert_close(E, 300 * x[:, 0] * x[:, 1] + 200 * torch.sin(x[:, 0]))
+    torch.testing.assert_close(E, 250 * x[:, 0] * x[:, 1] + 120 * torch.sin(x[:, 0]))
     torch.testing.assert_close(g, autograd_grad(e, x)[1])
     t0 = time.perf_counter()
     huge = ExpressionEnergy("9**9**9**9 + x")

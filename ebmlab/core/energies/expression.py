@@ -59,10 +59,6 @@ def _masked(mask: Tensor, g: Value, like: Tensor) -> Tensor:
     return torch.where(mask, g, 0.0)
 
 
-def _tensor(v: Value, ref: Tensor) -> Tensor:
-    return v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=ref.dtype, device=ref.device)
-
-
 def _pow_exp_grad(a: Value, b: Value, v: Value) -> Value:
     """d(a**b)/db = a**b * log(a), 0 where a == 0 and b >= 0 (as torch does)."""
     if isinstance(a, float):
@@ -93,11 +89,12 @@ def _minmax(op: str, a: Value, b: Value) -> Value:
 
 def _logsumexp(vs: list[Value]) -> Tensor:
     ref = next(v for v in vs if isinstance(v, Tensor))
-    ts = torch.broadcast_tensors(*[_tensor(v, ref) for v in vs])
+    as_t = [v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=ref.dtype, device=ref.device) for v in vs]
+    ts = torch.broadcast_tensors(*as_t)
     return torch.logsumexp(torch.stack(ts), dim=0)
 
 
-def _apply(op: str, vs: list[Value], extra: float) -> Value:
+def _apply(op: str, vs: list[Value]) -> Value:
     """Forward value of one tape op."""
     if op == "add":
         return vs[0] + vs[1]
@@ -119,7 +116,10 @@ def _apply(op: str, vs: list[Value], extra: float) -> Value:
 def _fold(op: str, args: list[float]) -> float:
     """Fold an op over constants with the same float64 torch semantics as at run time (never hangs)."""
     ts = [torch.tensor(a, dtype=torch.float64) for a in args]
-    return float(_apply(op, ts, 0.0))
+    return float(_apply(op, ts))
+
+
+_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 
 
 class _Op(NamedTuple):
@@ -133,93 +133,73 @@ class _Builder:
 
     def __init__(self) -> None:
         self.ops: list[_Op] = []
-        self.kind: list[str] = []  # 'var', 'param', 'const' or the op name, per node id
+        self.neg_of: dict[int, int] = {}  # id of a 'neg' node -> id of its argument
         self.varying: list[bool] = []  # depends on x
         self.template: list[Value | None] = []  # constant values; None elsewhere
         self.vars: dict[int, int] = {}  # column -> node id
         self.params: dict[str, int] = {}  # name -> node id
         self.memo: dict[tuple, int] = {}
 
-    def _node(self, key: tuple, kind: str, varying: bool, value: float | None = None) -> int:
+    def _node(self, key: tuple, varying: bool, value: float | None = None) -> int:
         if key in self.memo:
             return self.memo[key]
-        nid = len(self.kind)
-        self.kind.append(kind)
+        nid = len(self.varying)
         self.varying.append(varying)
         self.template.append(value)
         self.memo[key] = nid
         return nid
 
     def var(self, index: int) -> int:
-        nid = self._node(("var", index), "var", True)
+        nid = self._node(("var", index), True)
         self.vars[index] = nid
         return nid
 
     def param(self, name: str) -> int:
-        nid = self._node(("param", name), "param", False)
+        nid = self._node(("param", name), False)
         self.params[name] = nid
         return nid
 
     def emit(self, op: str, args: list[int | float]) -> int | float:
         if all(isinstance(a, float) for a in args):
             return _fold(op, args)
-        ids = tuple(a if isinstance(a, int) else self._node(("const", a), "const", False, a) for a in args)
+        ids = tuple(
+            a if isinstance(a, int) else self._node(("const", a, math.copysign(1.0, a)), False, a) for a in args
+        )
         key = (op, ids)
         if key in self.memo:
             return self.memo[key]
-        nid = self._node(key, op, any(self.varying[i] for i in ids))
+        nid = self._node(key, any(self.varying[i] for i in ids))
         self.ops.append(_Op(nid, op, ids))
+        if op == "neg":
+            self.neg_of[nid] = ids[0]
         return nid
 
-    def arg_of_neg(self, h: int | float) -> int | None:
-        if isinstance(h, int) and self.kind[h] == "neg":
-            return next(o.args[0] for o in self.ops if o.out == h)
-        return None
-
     def binary(self, op: str, a: int | float, b: int | float) -> int | float:
+        """a op b with u+0, 0+u, u-0, 0-u, u*1, 1*u, u*0, u/1, u**1, u**0, u*u, u**2 simplified."""
         fa, fb = isinstance(a, float), isinstance(b, float)
-        if op == "+":
-            if fa and a == 0.0:
-                return b
-            if fb and b == 0.0:
-                return a
-            return self.emit("add", [a, b])
-        if op == "-":
-            if fb and b == 0.0:
-                return a
-            if fa and a == 0.0 and not fb:
-                return self.unary("-", b)
-            return self.emit("sub", [a, b])
-        if op == "*":
-            if (fa and a == 0.0) or (fb and b == 0.0):
-                return 0.0
-            if fa and a == 1.0:
-                return b
-            if fb and b == 1.0:
-                return a
-            if not fa and not fb and a == b:
-                return self.emit("square", [a])
-            return self.emit("mul", [a, b])
-        if op == "/":
-            if fb and b == 1.0:
-                return a
-            return self.emit("div", [a, b])
-        # '**'
+        if op == "*" and ((fa and a == 0.0) or (fb and b == 0.0)):
+            return 0.0
         if fb and not fa:
-            if b == 1.0:
+            if (op in ("+", "-") and b == 0.0) or (op in ("*", "/", "**") and b == 1.0):
                 return a
-            if b == 0.0:
+            if op == "**" and b == 0.0:
                 return 1.0
-            if b == 2.0:
+            if op == "**" and b == 2.0:
                 return self.emit("square", [a])
-        return self.emit("pow", [a, b])
+        if fa and not fb:
+            if (op == "+" and a == 0.0) or (op == "*" and a == 1.0):
+                return b
+            if op == "-" and a == 0.0:
+                return self.unary("-", b)
+        if op == "*" and not fa and not fb and a == b:
+            return self.emit("square", [a])
+        return self.emit(_BINARY[op], [a, b])
 
     def unary(self, op: str, a: int | float) -> int | float:
         if op == "+":
             return a
-        inner = self.arg_of_neg(a)
-        if inner is not None:
-            return inner
+        if isinstance(a, int) and a in self.neg_of:
+            return self.neg_of[a]
         return self.emit("neg", [a])
 
     def call(self, name: str, args: list[int | float]) -> int | float:
@@ -285,7 +265,7 @@ class CompiledExpression:
         for name, nid in self.params.items():
             vals[nid] = pvals[name]
         for out, op, args in self.ops:
-            vals[out] = _apply(op, [vals[a] for a in args], 0.0)
+            vals[out] = _apply(op, [vals[a] for a in args])
         return vals
 
     def _full(self, v: Value, x: Tensor) -> Tensor:
@@ -367,10 +347,8 @@ class CompiledExpression:
                 for i in args:
                     if varying[i]:
                         acc(i, _mul(g, torch.exp(vals[i] - v)))
-            else:
-                d = _unary_adjoint(op, g, a, v)
-                if d is not None:
-                    acc(args[0], d)
+            elif op != "floor":
+                acc(args[0], _ADJOINT[op](g, a, v))
         cols = []
         for i in range(x.shape[1]):
             nid = self.vars.get(i)
@@ -392,37 +370,21 @@ def _columns(cols: list[Tensor | None], x: Tensor) -> Tensor:
     return out
 
 
-def _unary_adjoint(op: str, g: Value, a: Tensor, v: Tensor) -> Value | None:
-    """Adjoint contribution g * f'(a) of a one-argument op with value v = f(a); None for floor."""
-    if op == "neg":
-        return -g
-    if op == "square":
-        return _mul(_mul(g, 2.0), a)
-    if op == "exp":
-        return _mul(g, v)
-    if op == "log":
-        return g / a
-    if op == "log1p":
-        return g / (a + 1.0)
-    if op == "sqrt":
-        return _mul(g, 0.5) / v
-    if op == "abs":
-        return _mul(g, torch.sign(a))
-    if op == "sin":
-        return _mul(g, torch.cos(a))
-    if op == "cos":
-        return -_mul(g, torch.sin(a))
-    if op == "tanh":
-        return _mul(g, 1.0 - v * v)
-    if op == "sigmoid":
-        return _mul(g, v * (1.0 - v))
-    if op == "softplus":
-        return _mul(g, torch.sigmoid(a))
-    if op == "relu":
-        return _masked(a > 0, g, a)
-    if op == "floor":
-        return None
-    raise AssertionError(f"no adjoint for {op}")  # pragma: no cover - the builder only emits known ops
+# adjoint contribution g * f'(a) of a one-argument op with value v = f(a); floor has none (f' = 0)
+_ADJOINT: dict[str, Callable[[Value, Tensor, Tensor], Value]] = {
+    "neg": lambda g, a, v: -g,
+    "exp": lambda g, a, v: _mul(g, v),
+    "log": lambda g, a, v: g / a,
+    "log1p": lambda g, a, v: g / (a + 1.0),
+    "sqrt": lambda g, a, v: _mul(g, 0.5) / v,
+    "abs": lambda g, a, v: _mul(g, torch.sign(a)),
+    "sin": lambda g, a, v: _mul(g, torch.cos(a)),
+    "cos": lambda g, a, v: -_mul(g, torch.sin(a)),
+    "tanh": lambda g, a, v: _mul(g, 1.0 - v * v),
+    "sigmoid": lambda g, a, v: _mul(g, v * (1.0 - v)),
+    "softplus": lambda g, a, v: _mul(g, torch.sigmoid(a)),
+    "relu": lambda g, a, v: _masked(a > 0, g, a),
+}
 
 
 def _resolve_dim(parsed: Parsed, dim: int | None, text: str) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple, Union
 
 from ..errors import ExpressionError
@@ -162,7 +162,11 @@ def validate_params(params: Mapping[str, float] | None, text: str = "") -> dict[
 
 def tokenize(text: str) -> list[Token]:
     """Split `text` into tokens; the list always ends with an 'end' token."""
-    toks: list[Token] = []
+    return list(iter_tokens(text))
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """Tokens of `text` one at a time (the parser pulls them lazily, so errors come left to right)."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -189,7 +193,7 @@ def tokenize(text: str) -> list[Token]:
             value = float(lit)
             if not math.isfinite(value):
                 raise ExpressionError(f"number '{lit}' is too large", col, text)
-            toks.append(Token("num", lit, col, value))
+            yield Token("num", lit, col, value)
             i = j
         elif ch in _IDENT_START or _is_unicode_letter(ch):
             j = i
@@ -198,17 +202,17 @@ def tokenize(text: str) -> list[Token]:
             word = text[i:j]
             if not word.isascii():
                 raise ExpressionError(f"name '{word}' must use ASCII letters only", col, text)
-            toks.append(Token("name", word, col))
+            yield Token("name", word, col)
             i = j
         elif ch == "*":
             if i + 1 < n and text[i + 1] == "*":
-                toks.append(Token("op", "**", col))
+                yield Token("op", "**", col)
                 i += 2
             else:
-                toks.append(Token("op", "*", col))
+                yield Token("op", "*", col)
                 i += 1
         elif ch in _OPS:
-            toks.append(Token("op", ch, col))
+            yield Token("op", ch, col)
             i += 1
         elif ch == "^":
             raise ExpressionError("use ** for powers, not ^", col, text)
@@ -216,14 +220,14 @@ def tokenize(text: str) -> list[Token]:
             raise ExpressionError("'.' is only allowed inside numbers (no attribute access)", col, text)
         else:
             raise ExpressionError(f"unexpected character {ch!r}", col, text)
-    toks.append(Token("end", "", n + 1))
-    return toks
+    yield Token("end", "", n + 1)
 
 
 class _Parser:
     def __init__(self, text: str, params: frozenset[str]):
         self.text = text
-        self.toks = tokenize(text)
+        self.stream = iter_tokens(text)
+        self.toks: list[Token] = []
         self.params = params
         self.pos = 0
         self.depth = 0
@@ -235,10 +239,12 @@ class _Parser:
         return ExpressionError(message, col, self.text)
 
     def peek(self) -> Token:
+        while len(self.toks) <= self.pos:
+            self.toks.append(next(self.stream))
         return self.toks[self.pos]
 
     def advance(self) -> Token:
-        tok = self.toks[self.pos]
+        tok = self.peek()
         self.pos += 1
         return tok
 
@@ -297,7 +303,7 @@ class _Parser:
         if self.is_op(tok, "**"):
             self.advance()
             self.enter(tok)
-            exponent = self.unary()
+            exponent = self.atom()
             self.depth -= 1
             return Binary("**", base, exponent, tok.col)
         return base
@@ -340,7 +346,13 @@ class _Parser:
     def name(self) -> Node:
         tok = self.advance()
         name = tok.text
-        is_call = self.is_op(self.peek(), "(")
+        known = name in FUNCTIONS or reserved_kind(name) is not None or name in self.params
+        try:
+            is_call = self.is_op(self.peek(), "(")
+        except ExpressionError:
+            if not known:  # report problems left to right: the unknown name comes first
+                raise self.error(f"unknown name '{name}'", tok.col) from None
+            raise
         if name in FUNCTIONS:
             if not is_call:
                 raise self.error(f"'{name}' is a function: write {name}(...)", tok.col)

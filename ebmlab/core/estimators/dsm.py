@@ -12,8 +12,11 @@ p_sigma = p_data * N(0, sigma^2 I), not of p_data: for a Gaussian model the opti
 mean, covariance = S + sigma^2 I (S the biased sample covariance).
 
 antithetic=True (default) uses each draw twice, as eps and -eps (x~ = x +/- sigma eps), and averages
-the two terms: the odd-in-eps part of the loss cancels exactly, which removes most of the variance of
-the stochastic objective when sigma is small. The batch then costs two score evaluations per point.
+the two terms, so every odd-in-eps term cancels exactly. That matters for the parameter gradient:
+its leading term -sigma eps^T d/dtheta grad E(x) is odd, zero-mean and O(sigma), while the signal is
+O(sigma^2); the pairs remove it (gradient variance down by ~1/sigma^2). The loss VALUE keeps its
+parameter-free 0.5 |eps|^2 noise. The batch then costs two score evaluations per point. With pairs and a
+Gaussian model the fitted mean equals the sample mean for every noise draw (the x~ average to it).
 
 info: 'noisy' (n, d) = x + sigma * eps (the + half of the antithetic pairs; detached).
 """

@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 
 from ..energies.base import Energy
-from ..errors import EbmlabError
+from ..errors import EbmlabError, NotNormalisableError
+from ..grid import evaluate_on_grid, make_grid
 from ..space import BinarySpace, Box, ContinuousSpace
 from .stats import LogZEstimate, summarize_log_weights
 
@@ -186,3 +187,79 @@ def importance_log_z(
         x = base.sample(min(chunk, n - s), gen, torch.float64)
         parts.append(log_target_minus_base(energy, base, x, restrict_to_box))
     return summarize_log_weights(torch.cat(parts), "is", exact_log_z=exact_log_z)
+
+
+# ---- exact references ------------------------------------------------------------------------------
+
+EDGE_REFUSE = 0.05
+
+
+def reference_log_z(energy: Energy, refuse_edge: bool = True):
+    """Exact log Z (an exact.ExactLogZ) when computable: quadrature in 1-2 D, enumeration up to 20 units,
+    the closed form in higher dimensions; None otherwise. NotNormalisableError propagates, and (refuse_edge)
+    is raised when more than 5% of the mass sits in the outermost cells (exp(-E) grows toward the box)."""
+    from .exact import exact_log_z
+
+    binary = isinstance(energy.space, BinarySpace)
+    try:
+        if binary and energy.space.n <= 20 or not binary and energy.dim <= 2:
+            ref = exact_log_z(energy)
+        elif hasattr(energy, "log_z_closed_form"):
+            ref = exact_log_z(energy, method="closed_form")
+        else:
+            return None
+    except NotNormalisableError:
+        raise
+    except EbmlabError:
+        return None
+    if refuse_edge and ref.edge_fraction > EDGE_REFUSE:
+        raise NotNormalisableError(
+            f"exp(-E) is not normalisable here: {100 * ref.edge_fraction:.0f}% of its mass lies at the edge "
+            "of the box, so E keeps falling beyond it and log Z would only measure the box"
+        )
+    return ref
+
+
+def exact_samples(energy: Energy, n: int, gen: torch.Generator) -> Tensor:
+    """n exact samples of p (n, d) float64: grid sampler (1-3 D) or enumeration (binary <= 20 units)."""
+    if isinstance(energy.space, BinarySpace):
+        from .exact import all_states, state_log_probs
+
+        if energy.space.n > 20:
+            raise EbmlabError(f"exact samples need enumeration, which stops at 20 units; got {energy.space.n}")
+        logp = torch.as_tensor(state_log_probs(energy))
+        k = torch.multinomial(torch.softmax(logp, 0), n, replacement=True, generator=gen)
+        return all_states(energy.space)[k]
+    if energy.dim > 3:
+        raise EbmlabError(f"no exact sampler for a {energy.dim}-D energy: pass exact samples")
+    from ..samplers.grid import sample_exact
+
+    return sample_exact(energy, n, gen, grid_points=256 if energy.dim <= 2 else 96, dtype=torch.float64)
+
+
+@torch.no_grad()
+def exact_curve(energy: Energy, base, betas: np.ndarray, reverse: bool = False) -> np.ndarray | None:
+    """log Z_beta = log sum_grid f_beta * cell volume (F,) float64 at `betas`, by midpoint quadrature on the
+    box (1-D: 4096, 2-D: 256 points per axis) or enumeration (binary <= 16 units); log Z_0 = 0.
+    reverse=True gives log Z_1 - log Z_beta. None when not computable (or non-finite)."""
+    from .exact import all_states
+
+    if isinstance(energy.space, BinarySpace):
+        if energy.space.n > 16:
+            return None
+        pts, logv = all_states(energy.space), 0.0
+        e = energy(pts).to(torch.float64)
+    else:
+        if energy.dim > 2:
+            return None
+        grid = make_grid(energy.space, 4096 if energy.dim == 1 else 256)
+        pts, logv = grid.points(), math.log(grid.cell_volume)
+        e = torch.as_tensor(evaluate_on_grid(energy, grid).reshape(-1))
+    lq = base.log_prob(pts).to(torch.float64)
+    if not bool(torch.isfinite(e).all()) or not bool(torch.isfinite(lq).all()):
+        return None
+    out = np.array([0.0 if b == 0 else float(torch.logsumexp((1 - b) * lq - b * e, 0)) + logv for b in betas])
+    if reverse:
+        top = float(torch.logsumexp(-e, 0)) + logv
+        out = top - out
+    return out
