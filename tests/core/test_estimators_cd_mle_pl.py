@@ -42,34 +42,30 @@ def make_impl(name, energy, data, params=None, sampler=None, sampler_params=None
 
 
 def train(impl, energy, data, iters, lr, avg=0, lr_avg=None, opt="adam", seed=0):
-    """Full-batch training loop. With avg > 0 the last `avg` iterates (at lr_avg) are averaged
-    (Polyak-Ruppert) and loaded into the energy. Returns the last (state, info)."""
+    """Full-batch loop; with avg > 0 the last `avg` iterates (at lr_avg) are averaged (Polyak-Ruppert)
+    and loaded into the energy."""
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in energy.parameters() if p.requires_grad]
-    optim = torch.optim.Adam(params, lr=lr) if opt == "adam" else torch.optim.SGD(params, lr=lr)
-    state, info, total = impl.init(energy, gen), {}, None
+    optim = (torch.optim.Adam if opt == "adam" else torch.optim.SGD)(params, lr=lr)
+    state, total = impl.init(energy, gen), 0.0
     for it in range(iters):
         if avg and it == iters - avg:
-            for group in optim.param_groups:
-                group["lr"] = lr_avg
+            optim.param_groups[0]["lr"] = lr_avg
         optim.zero_grad()
-        loss, state, info = impl.loss(energy, data, state, gen)
+        loss, state, _ = impl.loss(energy, data, state, gen)
         loss.backward()
         optim.step()
         if avg and it >= iters - avg:
-            v = parameters_to_vector(params).detach().double()
-            total = v if total is None else total + v
+            total = total + parameters_to_vector(params).detach().double()
     if avg:
         with torch.no_grad():
             vector_to_parameters((total / avg).to(params[0].dtype), params)
-    return state, info
 
 
 def lbfgs(impl, energy, data, rounds=3):
     """Deterministic full-batch L-BFGS to optimiser precision."""
-    gen = torch.Generator().manual_seed(0)
-    kw = dict(lr=1, max_iter=200, tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
-    optim = torch.optim.LBFGS(energy.parameters(), **kw)
+    gen, kw = torch.Generator(), dict(max_iter=200, tolerance_grad=1e-12, tolerance_change=1e-15)
+    optim = torch.optim.LBFGS(energy.parameters(), lr=1, line_search_fn="strong_wolfe", **kw)
 
     def closure():
         optim.zero_grad()
@@ -83,17 +79,16 @@ def lbfgs(impl, energy, data, rounds=3):
 
 GAUSS = "0.5*(p11*(x-m1)**2 + 2*p12*(x-m1)*(y-m2) + p22*(y-m2)**2)"
 NAMES = ["m1", "m2", "p11", "p12", "p22"]
-N_GAUSS = 2000
+N_GAUSS, N_MIX, N_BM, N_SPINS = 2000, 1000, 2000, 10
 
 
 @pytest.fixture(scope="module")
 def gauss():
     """Data (N, 2), closed-form MLE theta = (xbar, inverse biased covariance) and its asymptotic SE:
     Var(xbar_i) = S_ii / N and Cov(P_ij, P_kl) = (P_ik P_jl + P_il P_jk) / N."""
-    rng = np.random.default_rng(0)
-    X = rng.multivariate_normal([0.5, -0.3], [[1.0, 0.5], [0.5, 0.8]], size=N_GAUSS)
+    X = np.random.default_rng(0).multivariate_normal([0.5, -0.3], [[1.0, 0.5], [0.5, 0.8]], size=N_GAUSS)
     xbar, S = X.mean(0), np.cov(X.T, bias=True)
-    P = np.linalg.inv(S)
+    P = np.linalg.inv(S)  # closed-form MLE of the precision
     theta = np.array([xbar[0], xbar[1], P[0, 0], P[0, 1], P[1, 1]])
     var = [S[0, 0], S[1, 1], 2 * P[0, 0] ** 2, P[0, 0] * P[1, 1] + P[0, 1] ** 2, 2 * P[1, 1] ** 2]
     return torch.tensor(X), theta, np.sqrt(np.array(var) / N_GAUSS)
@@ -106,62 +101,38 @@ def gauss_energy():
 
 
 def theta_of(energy):
-    v = energy.param_values
-    return np.array([v[k] for k in NAMES])
+    return np.array([energy.param_values[k] for k in NAMES])
 
 
-def test_mle_equals_closed_form_gaussian(gauss):
-    data, theta, _ = gauss
-    e = gauss_energy()
-    lbfgs(make_impl("mle", e, data), e, data)
-    # midpoint quadrature of a Gaussian is spectrally accurate; the rest is optimiser precision
-    np.testing.assert_allclose(theta_of(e), theta, rtol=0, atol=1e-6)
-
-
-def test_pl_equals_mle_for_gaussian(gauss):
-    # For a Gaussian with a full precision matrix the conditionals are regressions
+@pytest.mark.parametrize("name", ["mle", "pl"])
+def test_mle_and_pl_equal_closed_form_gaussian(gauss, name):
+    # MLE: midpoint quadrature of a Gaussian is spectrally accurate; the rest is optimiser precision.
+    # PL: for a Gaussian with a full precision matrix the conditionals are regressions
     # x_i | x_-i ~ N(m_i - sum_j P_ij/P_ii (x_j - m_j), 1/P_ii). Maximising each conditional alone gives
     # the least-squares regression, whose coefficients and residual variance are exactly
     # -S^-1_ij / S^-1_ii and 1 / S^-1_ii: the unconstrained optimum is the symmetric P = S^-1 with
     # m = xbar, so the (constrained) PL maximiser is the MLE.
-    data, theta, _ = gauss
-    e = gauss_energy()
-    lbfgs(make_impl("pl", e, data), e, data)
+    data, theta, e = *gauss[:2], gauss_energy()
+    lbfgs(make_impl(name, e, data), e, data)
     np.testing.assert_allclose(theta_of(e), theta, rtol=0, atol=1e-6)
 
 
-GAUSS_CASES = [("cd", cd.CDParams(k=10), MALAParams(0.1)), ("pcd", pcd.PCDParams(n_chains=1000), MALAParams(0.3))]
-
-
-@pytest.mark.parametrize("name,params,sampler_params", GAUSS_CASES)
-def test_cd_pcd_within_one_standard_error_of_mle(gauss, name, params, sampler_params):
+@pytest.mark.parametrize("name,params,sp", [("cd", cd.CDParams(10), MALAParams(0.1)), ("pcd", None, MALAParams(0.3))])
+def test_cd_pcd_within_one_standard_error_of_mle(gauss, name, params, sp):
     # Full-batch positives, so the only gradient noise is from the negatives; averaging the last
     # iterates at a small step makes that noise ~0.1 SE (measured by batch means). The claim tested:
-    # CD-10 (MALA) and PCD land within ONE standard error (from the data size) of the exact MLE.
-    data, theta, se = gauss
-    e = gauss_energy()
-    train(
-        make_impl(name, e, data, params, "mala", sampler_params),
-        e,
-        data,
-        iters=1000,
-        lr=0.02,
-        avg=500,
-        lr_avg=0.005,
-        seed=1,
-    )
+    # CD-10 (MALA) and PCD (1000 chains) land within ONE standard error (from N) of the exact MLE.
+    (data, theta, se), e = gauss, gauss_energy()
+    impl = make_impl(name, e, data, params or pcd.PCDParams(1000), "mala", sp)
+    train(impl, e, data, iters=1000, lr=0.02, avg=500, lr_avg=0.005, seed=1)
     dev = (theta_of(e) - theta) / se
     assert np.all(np.abs(dev) < 1.0), dev
-
-
-N_MIX = 1000
 
 
 @pytest.fixture(scope="module")
 def modes():
     rng = np.random.default_rng(3)
-    right = rng.random(N_MIX) < 0.8
-    X = np.where(right, 2.0, -2.0) + 0.5 * rng.standard_normal(N_MIX)
+    X = np.where(rng.random(N_MIX) < 0.8, 2.0, -2.0) + 0.5 * rng.standard_normal(N_MIX)
     return torch.tensor(X[:, None]), float((X > 0).mean())
 
 
@@ -174,8 +145,7 @@ def mix_energy():
 
 
 def test_mle_recovers_mode_weight(modes):
-    data, frac = modes
-    e = mix_energy()
+    (data, frac), e = modes, mix_energy()
     train(make_impl("mle", e, data), e, data, iters=200, lr=2.0, opt="sgd")
     w = float(e.weights()[0].detach())
     # modes 8 sd apart: responsibilities are 0/1 up to exp(-32), so the MLE is the fraction of points
@@ -190,15 +160,10 @@ def test_cd1_cannot_learn_mode_weights(modes, sampler, sp):
     # responsibilities (hence dE/d logits) of positives and negatives agree and the weight gradient is
     # ~0. Plain SGD with the step that takes the MLE from 0.5 to 0.81 must move w by < 1% of that.
     # (Adam would rescale this ~1e-6 gradient to full-size steps and random-walk w: not a CD signal.)
-    data, frac = modes
-    e = mix_energy()
-    impl = make_impl("cd", e, data, cd.CDParams(k=1), sampler, sp)
-    train(impl, e, data, iters=200, lr=2.0, opt="sgd")
+    (data, frac), e = modes, mix_energy()
+    train(make_impl("cd", e, data, cd.CDParams(k=1), sampler, sp), e, data, iters=200, lr=2.0, opt="sgd")
     w = float(e.weights()[0].detach())
     assert abs(w - 0.5) < 0.01 * abs(frac - 0.5)
-
-
-N_BM, N_SPINS = 2000, 10
 
 
 @pytest.fixture(scope="module")
@@ -206,23 +171,21 @@ def bm():
     """Exact samples of a random 10-spin BM; MLE by enumeration (L-BFGS); the SE of every coupling and
     bias from the Fisher information Cov_p(T) at the MLE, T = (x_i x_j (i<j), x_i)."""
     true = BoltzmannMachine.all_to_all(N_SPINS, scale=0.3, seed=1, bias_scale=0.2)
-    states = all_states(true.space)
-    p_true, gen = torch.tensor(state_log_probs(true)).exp(), torch.Generator().manual_seed(0)
-    data = states[torch.multinomial(p_true, N_BM, replacement=True, generator=gen)]
+    states, p_true = all_states(true.space), torch.tensor(state_log_probs(true)).exp()
+    data = states[torch.multinomial(p_true, N_BM, True, generator=torch.Generator().manual_seed(0))]
     e = BoltzmannMachine.zeros(N_SPINS)
     lbfgs(make_impl("mle", e, data), e, data)
     iu = torch.triu_indices(N_SPINS, N_SPINS, 1)
     T = torch.cat([states[:, iu[0]] * states[:, iu[1]], states], 1)
     p = torch.tensor(state_log_probs(e)).exp()
-    mu = p @ T  # model moments
+    mu = p @ T  # model moments at the MLE
     fisher = (T - mu).T @ ((T - mu) * p[:, None])
     se = torch.sqrt(torch.diagonal(torch.linalg.inv(fisher)) / N_BM).numpy()
     return data, bm_theta(e), se, T, mu, exact_nll(e, data)
 
 
 def bm_theta(e):
-    W = e.coupling(torch.float64).detach()
-    iu = torch.triu_indices(e.n, e.n, 1)
+    W, iu = e.coupling(torch.float64).detach(), torch.triu_indices(e.n, e.n, 1)
     return torch.cat([W[iu[0], iu[1]], e.bias(torch.float64).detach()]).numpy()
 
 
@@ -240,13 +203,9 @@ def test_bm_mle_matches_moments(bm):
 
 @pytest.mark.parametrize("name,params", [("pl", None), ("cd", cd.CDParams(k=10))])
 def test_bm_pl_cd10_within_one_standard_error(bm, name, params):
-    data, theta, se, _, _, _ = bm
-    e = BoltzmannMachine.zeros(N_SPINS)
+    (data, theta, se, *_), e = bm, BoltzmannMachine.zeros(N_SPINS)
     impl = make_impl(name, e, data, params, "gibbs", GibbsParams())
-    if name == "pl":
-        lbfgs(impl, e, data)
-    else:
-        train(impl, e, data, iters=500, lr=0.05, avg=250, lr_avg=0.01, seed=2)
+    lbfgs(impl, e, data) if name == "pl" else train(impl, e, data, 500, 0.05, avg=250, lr_avg=0.01, seed=2)
     dev = (bm_theta(e) - theta) / se
     assert np.abs(dev).max() < 1.0, dev
 
@@ -255,12 +214,9 @@ def test_bm_pl_cd10_within_one_standard_error(bm, name, params):
 def test_bm_cd1_pcd_reduce_nll(bm, name, params):
     # The true parameters' training-NLL excess over the MLE is ~chi2_p / (2N) (p = 55 parameters):
     # require the learned model to be no worse than mean + 3 sd of that.
-    data, _, _, _, _, nll_mle = bm
-    e = BoltzmannMachine.zeros(N_SPINS)
-    nll0 = exact_nll(e, data)
-    impl = make_impl(name, e, data, params, "gibbs", GibbsParams())
-    train(impl, e, data, iters=400, lr=0.05, avg=200, lr_avg=0.01, seed=3)
-    p = N_SPINS * (N_SPINS + 1) // 2
+    (data, *_, nll_mle), e = bm, BoltzmannMachine.zeros(N_SPINS)
+    nll0, p = exact_nll(e, data), N_SPINS * (N_SPINS + 1) // 2
+    train(make_impl(name, e, data, params, "gibbs", GibbsParams()), e, data, 400, 0.05, 200, 0.01, seed=3)
     excess = exact_nll(e, data) - nll_mle
     assert excess < (p + 3 * math.sqrt(2 * p)) / (2 * N_BM) < 0.05 * (nll0 - nll_mle)
 
@@ -273,7 +229,7 @@ def test_pl_closed_form_matches_flipping(spins):
     torch.testing.assert_close(pl.bm_conditional_log_probs(e, x), flip, rtol=0, atol=1e-5)
 
 
-def test_pl_continuous_matches_gaussian_conditionals():
+def test_pl_and_mle_losses_match_gaussian_closed_forms():
     mean, cov = torch.tensor([0.3, -0.2]), torch.tensor([[1.0, 0.6], [0.6, 2.0]], dtype=torch.float64)
     e = GaussianEnergy(mean, cov, box=((-9.0, 9.0), (-12.0, 12.0)))
     x = torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -283,11 +239,7 @@ def test_pl_continuous_matches_gaussian_conditionals():
         mu = m[i] - P[i, j] / P[i, i] * (x[:, j] - m[j])
         want.append(-0.5 * P[i, i] * (x[:, i] - mu) ** 2 + 0.5 * torch.log(P[i, i] / (2 * math.pi)))
     torch.testing.assert_close(got, torch.stack(want, 1), rtol=0, atol=1e-6)
-
-
-def test_mle_loss_is_exact_nll():
-    e = GaussianEnergy([0.2, -0.1], [[1.0, 0.3], [0.3, 0.5]], box=((-8.0, 8.0), (-8.0, 8.0)))
-    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    # the MLE loss is the exact NLL: mean E + closed-form log Z
     loss, _, info = make_impl("mle", e, x).loss(e, x, None, torch.Generator())
     log_z = e.log_z_closed_form()
     assert info["log_z"] == pytest.approx(log_z, abs=1e-6)
@@ -311,13 +263,8 @@ def test_bad_settings_rejected(obj, message):
     with pytest.raises(ConfigError) as err:
         check(obj, "estimator")
     assert err.value.problems == [message]
-
-
-def test_defaults_valid_and_registered():
-    for name in ("cd", "pcd", "mle", "pl"):
-        est = ESTIMATORS.get(name)
-        check(est.params_cls(), "estimator")
-        assert set(est.spaces) == {"continuous", "binary"}
+    for name in ("cd", "pcd", "mle", "pl"):  # defaults are valid
+        check(ESTIMATORS.get(name).params_cls(), "estimator")
 
 
 @pytest.mark.parametrize(
@@ -337,7 +284,7 @@ def test_refusals(name, space, sampler, match):
         est.make(est.params_cls(), ctx)
 
 
-def test_cd_info():
+def test_cd_info_pcd_init_and_reinit():
     e = GaussianEnergy([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]])
     x = torch.randn(32, 2, generator=torch.Generator().manual_seed(0))
     impl = make_impl("cd", e, x, cd.CDParams(k=3), "mala", MALAParams(0.5))
@@ -345,13 +292,20 @@ def test_cd_info():
     assert state is None and loss.ndim == 0 and loss.requires_grad
     assert info["negatives"].shape == (32, 2) and not info["negatives"].requires_grad
     assert 0.0 < info["accept"] < 1.0 and isinstance(info["accept"], float)
+    # PCD: uniform init on the box; reinit=1 restarts every chain at the data (7, far outside the box)
+    e = GaussianEnergy([0.0], [[1.0]], box=((-2.0, 3.0),))
+    data, gen = torch.full((10, 1), 7.0), torch.Generator().manual_seed(0)
+    impl = make_impl("pcd", e, data, pcd.PCDParams(n_chains=500, init="uniform", reinit=1.0), "mala")
+    s0 = impl.init(e, gen)
+    assert s0.chains.min() >= -2.0 and s0.chains.max() <= 3.0
+    _, s1, _ = impl.loss(e, data, s0, gen)
+    assert (s1.age == 1).all() and float(s1.chains.mean()) > 5.0
 
 
 def test_pcd_state_carries_the_chains():
     e = RBM(6, 4, seed=0)
     data = all_states(e.space, dtype=torch.float32)[::3]
-    params = pcd.PCDParams(n_chains=40, k=2, init="uniform")
-    impl = make_impl("pcd", e, data, params, "gibbs", GibbsParams())
+    impl = make_impl("pcd", e, data, pcd.PCDParams(n_chains=40, k=2, init="uniform"), "gibbs", GibbsParams())
     gen = torch.Generator().manual_seed(0)
     s0 = impl.init(e, gen)
     assert isinstance(s0, pcd.PCDState) and s0.chains.shape == (40, 6) and (s0.age == 0).all()
@@ -364,15 +318,3 @@ def test_pcd_state_carries_the_chains():
     a, b = (impl.loss(e, data, s1, torch.Generator().manual_seed(5))[1].chains for _ in range(2))
     assert torch.equal(a, b)
     assert not any(isinstance(v, torch.Tensor) for v in vars(impl).values())
-
-
-def test_pcd_reinit_and_uniform_init():
-    e = GaussianEnergy([0.0], [[1.0]], box=((-2.0, 3.0),))
-    data = torch.full((10, 1), 7.0)  # far outside the box: re-initialised chains are recognisable
-    impl = make_impl("pcd", e, data, pcd.PCDParams(n_chains=500, init="uniform", reinit=1.0), "mala")
-    gen = torch.Generator().manual_seed(0)
-    s0 = impl.init(e, gen)
-    assert s0.chains.min() >= -2.0 and s0.chains.max() <= 3.0
-    _, s1, _ = impl.loss(e, data, s0, gen)
-    assert (s1.age == 1).all()  # every chain restarted (at the data) before its one step
-    assert float(s1.chains.mean()) > 5.0

@@ -133,6 +133,14 @@ def test_special_point_derivatives() -> None:
     xy = torch.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=F64)
     assert ExpressionEnergy("min(x, y)").grad(xy).tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert ExpressionEnergy("max(x, y)").grad(xy).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    for text, want in [("min(x, 1)", [1.0, 1.0, 1.0]), ("max(x, 1)", [0.0, 1.0, 0.0]), ("max(1, x)", [0.0, 1.0, 0.0])]:
+        e = ExpressionEnergy(text)  # at the kink x == 1 the clamp passes the gradient, as torch.clamp does
+        assert e.grad(x)[:, 0].tolist() == want == autograd_grad(e, x)[1][:, 0].tolist()
+    x0y = torch.tensor([[0.0, 2.0], [0.0, 0.0], [2.0, 3.0]], dtype=F64)
+    for text in ["x**y", "y**x", "0**y"]:  # d(a**b)/db = 0 where a == 0 and b >= 0, as in torch
+        e = ExpressionEnergy(text, dim=2)
+        assert e.grad(x0y).tolist() == autograd_grad(e, x0y)[1].tolist()
+    assert ExpressionEnergy("x/0 - x/-0")(torch.ones(1, 1)).item() == math.inf  # signed zeros kept apart
     g = ExpressionEnergy("logsumexp(x, y)").grad(xy)
     torch.testing.assert_close(g, torch.softmax(xy, dim=1))
 

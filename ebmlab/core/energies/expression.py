@@ -338,7 +338,7 @@ class CompiledExpression:
                     acc(args[1], _mul(g, _pow_exp_grad(a, bv, v)))
             elif op in ("min", "max"):
                 bv = vals[args[1]]
-                first = (a <= bv) if op == "min" else (a >= bv)
+                first = (a < bv) if op == "min" else (a > bv)
                 if varying[args[0]]:
                     acc(args[0], _masked(first, g, v))
                 if varying[args[1]]:

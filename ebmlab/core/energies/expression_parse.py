@@ -303,7 +303,7 @@ class _Parser:
         if self.is_op(tok, "**"):
             self.advance()
             self.enter(tok)
-            exponent = self.atom()
+            exponent = self.unary()
             self.depth -= 1
             return Binary("**", base, exponent, tok.col)
         return base
