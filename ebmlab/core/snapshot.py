@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class Snapshot:
     noisy: np.ndarray | None = None
     noise: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
+    experiment: Any = None  # the (frozen) settings this run uses
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,4 @@ class Landscape:
     log_z: float
     states: np.ndarray | None = None
     slice_at: float | None = None
+    extras: dict = field(default_factory=dict)

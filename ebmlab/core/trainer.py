@@ -330,6 +330,7 @@ class Trainer:
             chain_age=_np(info.get("chain_age")),
             noisy=_np(info.get("noisy")),
             noise=_np(info.get("noise")),
+            experiment=self.exp,
         )
 
     def landscape(self, grid: int = 128) -> Landscape:

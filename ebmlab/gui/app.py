@@ -5,14 +5,27 @@ from __future__ import annotations
 import sys
 
 
-def launch(preset: str | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+def make_app():
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
 
+    pg.setConfigOptions(antialias=False, useOpenGL=False)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    label = QLabel(
-        "ebmlab\n\nThe laboratory window is being built.\nHeadless commands work now: ebmlab logz | sample | bench"
-    )
-    label.setWindowTitle("ebmlab")
-    label.resize(640, 360)
-    label.show()
+    app.setApplicationName("ebmlab")
+    app.setOrganizationName("ebmlab")
+    try:
+        from .views.theme import apply_theme
+
+        apply_theme(app)
+    except ImportError:
+        pass
+    return app
+
+
+def launch(preset: str | None = None) -> int:
+    app = make_app()
+    from .main_window import MainWindow
+
+    win = MainWindow(preset)
+    win.show()
     return app.exec()

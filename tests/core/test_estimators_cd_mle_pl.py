@@ -42,8 +42,7 @@ def make_impl(name, energy, data, params=None, sampler=None, sampler_params=None
 
 
 def train(impl, energy, data, iters, lr, avg=0, lr_avg=None, opt="adam", seed=0):
-    """Full-batch loop; with avg > 0 the last `avg` iterates (at lr_avg) are averaged (Polyak-Ruppert)
-    and loaded into the energy."""
+    """Full-batch loop; with avg > 0 the last `avg` iterates (at lr_avg) are averaged and loaded."""
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in energy.parameters() if p.requires_grad]
     optim = (torch.optim.Adam if opt == "adam" else torch.optim.SGD)(params, lr=lr)
@@ -69,8 +68,7 @@ def lbfgs(impl, energy, data, rounds=3):
 
     def closure():
         optim.zero_grad()
-        loss, _, _ = impl.loss(energy, data, None, gen)
-        loss.backward()
+        (loss := impl.loss(energy, data, None, gen)[0]).backward()
         return loss
 
     for _ in range(rounds):
@@ -79,6 +77,12 @@ def lbfgs(impl, energy, data, rounds=3):
 
 GAUSS = "0.5*(p11*(x-m1)**2 + 2*p12*(x-m1)*(y-m2) + p22*(y-m2)**2)"
 NAMES = ["m1", "m2", "p11", "p12", "p22"]
+
+
+def theta_of(energy):
+    return np.array([energy.param_values[k] for k in NAMES])
+
+
 N_GAUSS, N_MIX, N_BM, N_SPINS = 2000, 1000, 2000, 10
 
 
@@ -98,10 +102,6 @@ def gauss_energy():
     # box ~7 sd wide on each side of the data: the mass outside is < 1e-10
     start = dict(m1=0.0, m2=0.0, p11=1.0, p12=0.0, p22=1.0)
     return ExpressionEnergy(GAUSS, params=start, box=((-7.0, 8.0), (-7.0, 7.0)))
-
-
-def theta_of(energy):
-    return np.array([energy.param_values[k] for k in NAMES])
 
 
 @pytest.mark.parametrize("name", ["mle", "pl"])
@@ -129,41 +129,28 @@ def test_cd_pcd_within_one_standard_error_of_mle(gauss, name, params, sp):
     assert np.all(np.abs(dev) < 1.0), dev
 
 
-@pytest.fixture(scope="module")
-def modes():
+def mode_weight(name, data, params=None, sampler=None, sp=None):
+    """Train only the weight of modes at +-2 (sd 0.5: 8 sd apart) from w = 0.5, by plain SGD."""
+    e = GaussianMixtureEnergy([[2.0], [-2.0]], scales=[0.5, 0.5], weights=[0.5, 0.5])
+    e.requires_grad_(False).logits.requires_grad_(True)
+    train(make_impl(name, e, data, params, sampler, sp), e, data, iters=200, lr=2.0, opt="sgd")
+    return float(e.weights()[0].detach())
+
+
+def test_mle_learns_mode_weight_cd1_does_not():
     rng = np.random.default_rng(3)
     X = np.where(rng.random(N_MIX) < 0.8, 2.0, -2.0) + 0.5 * rng.standard_normal(N_MIX)
-    return torch.tensor(X[:, None]), float((X > 0).mean())
-
-
-def mix_energy():
-    """Modes at +-2, sd 0.5 (8 sd apart), w = 0.5 at the start; only the weight logits train."""
-    e = GaussianMixtureEnergy([[2.0], [-2.0]], scales=[0.5, 0.5], weights=[0.5, 0.5])
-    for n, p in e.named_parameters():
-        p.requires_grad_(n == "logits")
-    return e
-
-
-def test_mle_recovers_mode_weight(modes):
-    (data, frac), e = modes, mix_energy()
-    train(make_impl("mle", e, data), e, data, iters=200, lr=2.0, opt="sgd")
-    w = float(e.weights()[0].detach())
-    # modes 8 sd apart: responsibilities are 0/1 up to exp(-32), so the MLE is the fraction of points
-    # in the right mode (to float32 optimiser precision), and that is within 3 SE of the true 0.8
-    assert abs(w - frac) < 1e-5
-    assert abs(w - 0.8) < 3 * math.sqrt(0.8 * 0.2 / N_MIX)
-
-
-@pytest.mark.parametrize("sampler,sp", [("mala", MALAParams(0.01)), ("langevin", LangevinParams(0.01))])
-def test_cd1_cannot_learn_mode_weights(modes, sampler, sp):
-    # Known property: short-step CD-1 negatives stay in the mode they started in, so the
-    # responsibilities (hence dE/d logits) of positives and negatives agree and the weight gradient is
-    # ~0. Plain SGD with the step that takes the MLE from 0.5 to 0.81 must move w by < 1% of that.
-    # (Adam would rescale this ~1e-6 gradient to full-size steps and random-walk w: not a CD signal.)
-    (data, frac), e = modes, mix_energy()
-    train(make_impl("cd", e, data, cd.CDParams(k=1), sampler, sp), e, data, iters=200, lr=2.0, opt="sgd")
-    w = float(e.weights()[0].detach())
-    assert abs(w - 0.5) < 0.01 * abs(frac - 0.5)
+    data, frac = torch.tensor(X[:, None]), float((X > 0).mean())
+    # responsibilities are 0/1 up to exp(-32), so the MLE is the fraction of points in the right mode
+    # (to float32 optimiser precision), and that is within 3 SE sqrt(w(1-w)/N) of the true 0.8
+    w = mode_weight("mle", data)
+    assert abs(w - frac) < 1e-5 and abs(w - 0.8) < 3 * math.sqrt(0.8 * 0.2 / N_MIX)
+    # Known property: short-step CD-1 negatives stay in the mode they started in, so positives and
+    # negatives have the same responsibilities (hence dE/d logits): the weight gradient is ~1e-6, and
+    # the SGD that takes the MLE from 0.5 to 0.81 moves w by < 1% of that. (Adam would rescale this
+    # tiny gradient to full-size steps and random-walk w: not a CD signal.)
+    for sampler, sp in [("mala", MALAParams(0.01)), ("langevin", LangevinParams(0.01))]:
+        assert abs(mode_weight("cd", data, cd.CDParams(k=1), sampler, sp) - 0.5) < 0.01 * abs(frac - 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +168,10 @@ def bm():
     mu = p @ T  # model moments at the MLE
     fisher = (T - mu).T @ ((T - mu) * p[:, None])
     se = torch.sqrt(torch.diagonal(torch.linalg.inv(fisher)) / N_BM).numpy()
-    return data, bm_theta(e), se, T, mu, exact_nll(e, data)
+    # independent check of the reference: at the MLE the model moments E_p[T] equal the data moments
+    index = ((data > 0).long() * (2 ** torch.arange(N_SPINS - 1, -1, -1))).sum(1)  # all_states order
+    assert float((T[index].mean(0) - mu).abs().max()) < 1e-5
+    return data, bm_theta(e), se, exact_nll(e, data)
 
 
 def bm_theta(e):
@@ -192,13 +182,6 @@ def bm_theta(e):
 def exact_nll(e, data):
     with torch.no_grad():
         return float(e(data).double().mean()) + log_z_enumerate(e).log_z
-
-
-def test_bm_mle_matches_moments(bm):
-    # independent oracle: at the MLE the model's moments E_p[T] equal the data moments
-    data, _, _, T, mu, _ = bm
-    index = ((data > 0).long() * (2 ** torch.arange(N_SPINS - 1, -1, -1))).sum(1)  # all_states order
-    assert float((T[index].mean(0) - mu).abs().max()) < 1e-5
 
 
 @pytest.mark.parametrize("name,params", [("pl", None), ("cd", cd.CDParams(k=10))])
@@ -224,7 +207,7 @@ def test_bm_cd1_pcd_reduce_nll(bm, name, params):
 @pytest.mark.parametrize("spins", ["pm1", "01"])
 def test_pl_closed_form_matches_flipping(spins):
     e = BoltzmannMachine.all_to_all(8, scale=0.7, seed=4, bias_scale=0.5, spins=spins)
-    x = all_states(e.space)[::7]
+    x = all_states(e.space)[::7]  # 37 of the 256 states
     flip = pl.flip_conditional_log_probs(e, x, e.space)
     torch.testing.assert_close(pl.bm_conditional_log_probs(e, x), flip, rtol=0, atol=1e-5)
 
@@ -240,8 +223,7 @@ def test_pl_and_mle_losses_match_gaussian_closed_forms():
         want.append(-0.5 * P[i, i] * (x[:, i] - mu) ** 2 + 0.5 * torch.log(P[i, i] / (2 * math.pi)))
     torch.testing.assert_close(got, torch.stack(want, 1), rtol=0, atol=1e-6)
     # the MLE loss is the exact NLL: mean E + closed-form log Z
-    loss, _, info = make_impl("mle", e, x).loss(e, x, None, torch.Generator())
-    log_z = e.log_z_closed_form()
+    (loss, _, info), log_z = make_impl("mle", e, x).loss(e, x, None, torch.Generator()), e.log_z_closed_form()
     assert info["log_z"] == pytest.approx(log_z, abs=1e-6)
     assert float(loss.detach()) == pytest.approx(float(e(x).detach().double().mean()) + log_z, abs=1e-6)
 
@@ -250,7 +232,6 @@ def test_pl_and_mle_losses_match_gaussian_closed_forms():
     "obj,message",
     [
         (cd.CDParams(k=0), "estimator.k: must be >= 1, got 0"),
-        (pcd.PCDParams(k=0), "estimator.k: must be >= 1, got 0"),
         (pcd.PCDParams(reinit=-0.1), "estimator.reinit: must be >= 0.0, got -0.1"),
         (pcd.PCDParams(reinit=1.5), "estimator.reinit: must be <= 1.0, got 1.5"),
         (pcd.PCDParams(n_chains=0), "estimator.n_chains: must be >= 1, got 0"),
@@ -279,7 +260,7 @@ def test_bad_settings_rejected(obj, message):
 )
 def test_refusals(name, space, sampler, match):
     est = ESTIMATORS.get(name)
-    ctx = EstimatorContext(space, torch.zeros(1, space.dim), SAMPLERS.get(sampler) if sampler else None)
+    ctx = EstimatorContext(space, torch.zeros(1, space.dim), sampler and SAMPLERS.get(sampler))
     with pytest.raises(EbmlabError, match=match):
         est.make(est.params_cls(), ctx)
 
@@ -303,10 +284,9 @@ def test_cd_info_pcd_init_and_reinit():
 
 
 def test_pcd_state_carries_the_chains():
-    e = RBM(6, 4, seed=0)
+    e, gen = RBM(6, 4, seed=0), torch.Generator().manual_seed(0)
     data = all_states(e.space, dtype=torch.float32)[::3]
     impl = make_impl("pcd", e, data, pcd.PCDParams(n_chains=40, k=2, init="uniform"), "gibbs", GibbsParams())
-    gen = torch.Generator().manual_seed(0)
     s0 = impl.init(e, gen)
     assert isinstance(s0, pcd.PCDState) and s0.chains.shape == (40, 6) and (s0.age == 0).all()
     _, s1, info = impl.loss(e, data, s0, gen)
@@ -315,6 +295,5 @@ def test_pcd_state_carries_the_chains():
     _, s2, _ = impl.loss(e, data, s1, gen)
     assert (s2.age == 4).all() and (s0.age == 0).all()  # new state each call, old one untouched
     # the state is the only carrier: the same state and generator seed give the same chains
-    a, b = (impl.loss(e, data, s1, torch.Generator().manual_seed(5))[1].chains for _ in range(2))
-    assert torch.equal(a, b)
+    assert torch.equal(*(impl.loss(e, data, s1, torch.Generator().manual_seed(5))[1].chains for _ in range(2)))
     assert not any(isinstance(v, torch.Tensor) for v in vars(impl).values())

@@ -206,7 +206,8 @@ class _Builder:
         if name in ("min", "max"):
             acc = args[0]
             for b in args[1:]:
-                acc = self.emit(name, [acc, b])
+                # a constant goes second: clamp(u, c), whose gradient at u == c is 1 as in torch
+                acc = self.emit(name, [b, acc] if isinstance(acc, float) else [acc, b])
             return acc
         if name == "logsumexp" and len(args) == 1:
             return args[0]
@@ -338,7 +339,7 @@ class CompiledExpression:
                     acc(args[1], _mul(g, _pow_exp_grad(a, bv, v)))
             elif op in ("min", "max"):
                 bv = vals[args[1]]
-                first = (a < bv) if op == "min" else (a > bv)
+                first = (a <= bv) if op == "min" else (a >= bv)
                 if varying[args[0]]:
                     acc(args[0], _masked(first, g, v))
                 if varying[args[1]]:

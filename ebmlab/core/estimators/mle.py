@@ -101,7 +101,7 @@ class MLEImpl(StatelessImpl):
         """batch (b, d) -> (float64 scalar NLL, state, {'log_z': float})."""
         log_z = self.log_z(energy)
         if not torch.isfinite(log_z):
-            raise EbmlabError(f"log Z is not finite ({float(log_z)}): the energy diverges on the grid")
+            raise EbmlabError(f"log Z is not finite ({float(log_z.detach())}): the energy diverges on the grid")
         loss = energy(batch).to(torch.float64).mean() + log_z
         return loss, state, {"log_z": float(log_z.detach())}
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -30,9 +30,10 @@ from ..energies.base import Energy
 from ..errors import ConfigError, EbmlabError
 from ..params import check, from_dict, param
 from ..space import BinarySpace
-from .importance import check_base, default_base, exact_curve, exact_samples, importance_log_z, reference_log_z
+from .importance import PathGrid, check_base, default_base, importance_log_z, reference_log_z
+from .importance import exact_samples as draw_exact
 from .schedules import LANGEVIN_REASON, Transitions, adaptive_schedule, make_schedule
-from .stats import LogZEstimate, summarize_log_weights
+from .stats import LogZEstimate, bracket, exact_estimate, summarize_log_weights
 
 TARGET_ACCEPT = 0.65
 
@@ -44,7 +45,7 @@ class AISParams:
     schedule: str = param("sigmoid", choices=("linear", "geometric", "sigmoid", "adaptive"), help="beta path")
     kernel: str = param("mala", choices=("mala", "hmc", "rwm", "gibbs"), help="MH-corrected transition")
     steps_per_temp: int = param(1, lo=1, hi=1000, help="kernel steps at each temperature")
-    step_size: float = param(0.1, lo=0.0, lo_open=True, hi=100.0, log=True, help="initial / fixed step")
+    step_size: float = param(0.1, lo=0.0, lo_open=True, hi=1e4, log=True, help="initial / fixed step")
     n_leapfrog: int = param(5, lo=1, hi=100, help="leapfrog steps (hmc only)")
     pilot: bool = param(True, help="tune step sizes per beta range in a short pilot run, then freeze")
     record_every: int = param(0, lo=0, hi=100_000, help="temperatures per frame (0: about 100 frames)")
@@ -129,11 +130,20 @@ def validate_params(params: AISParams | None, energy: Energy) -> AISParams:
     return params
 
 
+def _references(energy: Energy, base, p: AISParams):
+    """(ExactLogZ or None, PathGrid or None) when p.exact_reference; refuses energies piling up at the edge."""
+    if not p.exact_reference:
+        return None, None
+    ref, pg = reference_log_z(energy), PathGrid.build(energy, base)
+    if pg is not None:
+        pg.check_edge()
+    return ref, pg
+
+
 def _schedule(energy: Energy, base, p: AISParams) -> np.ndarray:
-    if p.schedule == "adaptive":
-        kern = p.kernel
-        return adaptive_schedule(energy, base, K=p.temps, kernel=kern, step_size=p.step_size, seed=p.seed)
-    return make_schedule(p.schedule, p.temps)
+    if p.schedule != "adaptive":
+        return make_schedule(p.schedule, p.temps)
+    return adaptive_schedule(energy, base, K=p.temps, kernel=p.kernel, step_size=p.step_size, seed=p.seed)
 
 
 def _pilot(energy: Energy, base, p: AISParams, betas: np.ndarray, gen: torch.Generator) -> np.ndarray:
@@ -175,12 +185,12 @@ def ais_frames(
     base = default_base(energy) if base is None else base
     check_base(energy, base)
     gen = torch.Generator().manual_seed(p.seed) if gen is None else gen
-    ref = reference_log_z(energy) if p.exact_reference else None
+    ref, pg = _references(energy, base, p)
     betas = _schedule(energy, base, p)
     K = len(betas) - 1
     sizes = _pilot(energy, base, p, betas, gen)
     if reverse:
-        x = exact_samples(energy, p.particles, gen) if samples is None else samples
+        x = draw_exact(energy, p.particles, gen) if samples is None else samples
         x = torch.as_tensor(x).to(torch.float64)
         if x.ndim != 2 or x.shape[1] != energy.dim or x.shape[0] < 2:
             raise EbmlabError(f"exact samples must have shape (n >= 2, {energy.dim}), got {tuple(x.shape)}")
@@ -205,8 +215,13 @@ def ais_frames(
         return AISFrame(float(path[j]), j, K, snap, lw, s.log_z, s.stderr, s.ess, acc, s.n_dropped, result)
 
     yield frame(0, float("nan"))
+    # reverse: f_0 restricted to the box has mass q(box) < 1, so E[w_rev] = q(box) / Z; divide it out
+    box = energy.space.box if p.restrict_to_box and not isinstance(energy.space, BinarySpace) else None
+    log_mass = base.log_mass(box) if reverse and box is not None else 0.0
     for j in range(1, K + 1):
         log_w += (path[j] - path[j - 1]) * tr.u()
+        if j == K and log_mass:
+            log_w -= log_mass
         if j < K:
             tr.set_beta(float(path[j]))
             tr.step_size = float(sizes[j])
@@ -216,41 +231,31 @@ def ais_frames(
         if j % every == 0 or j == K:
             acc = float(acc_sum) / acc_n if acc_n else float("nan")
             acc_sum, acc_n = 0.0, 0
-            if j < K:
-                yield frame(j, acc)
-                continue
             out = frame(j, acc)
-            trace = AISTrace(
-                *(np.asarray(rec[k], dtype=np.float64) for k in ("b", "i", "lz", "se", "ess", "acc")),
-                snapshots=np.stack(rec["snap"]),
-            )
-            accs = trace.acceptance_beta[np.isfinite(trace.acceptance_beta)]
-            notes = []
-            if p.kernel != "gibbs" and accs.size and float(accs.mean()) < 0.05:
-                notes.append(
-                    f"the kernel accepted only {100 * float(accs.mean()):.1f}% of its moves: the step "
-                    "size is too large, so the chains barely move and AIS degrades to importance sampling"
+            if j == K:
+                trace = AISTrace(*(np.asarray(rec[k], dtype=np.float64) for k in list(rec)[:-1]), np.stack(rec["snap"]))
+                est = summarize_log_weights(
+                    log_w,
+                    method,
+                    exact_log_z=None if ref is None else ref.log_z,
+                    reciprocal=reverse,
+                    extra_warnings=_accept_notes(trace, p.kernel),
                 )
-            est = summarize_log_weights(
-                log_w,
-                method,
-                exact_log_z=None if ref is None else ref.log_z,
-                reciprocal=reverse,
-                extra_warnings=tuple(notes),
-            )
-            curve = exact_curve(energy, base, trace.betas, reverse)
-            result = AISResult(
-                est,
-                trace,
-                curve,
-                betas,
-                sizes if not reverse else sizes[::-1].copy(),
-                time.perf_counter() - t0,
-                reverse,
-            )
-            yield AISFrame(
-                out.beta, j, K, out.particles, out.log_w, out.log_z, out.stderr, out.ess, acc, out.n_dropped, result
-            )
+                curve = None if pg is None else pg.log_z_beta(trace.betas, reverse)
+                sz = sizes[::-1].copy() if reverse else sizes
+                res = AISResult(est, trace, curve, betas, sz, time.perf_counter() - t0, reverse)
+                out = replace(out, result=res)
+            yield out
+
+
+def _accept_notes(trace: AISTrace, kernel: str) -> tuple[str, ...]:
+    accs = trace.acceptance_beta[np.isfinite(trace.acceptance_beta)]
+    if kernel == "gibbs" or not accs.size or float(accs.mean()) >= 0.05:
+        return ()
+    return (
+        f"the kernel accepted only {100 * float(accs.mean()):.1f}% of its moves: the step size is too large, "
+        "so the chains barely move and AIS degrades to importance sampling",
+    )
 
 
 def _last(frames: Iterator[AISFrame]) -> AISFrame:
@@ -312,31 +317,18 @@ def bdmc(
 def estimate_log_z(energy: Energy, method: str = "ais", **settings) -> LogZEstimate:
     """log Z by 'exact' | 'is' | 'ais' | 'rais' | 'bdmc'. settings: AISParams fields (IS uses particles,
     seed, restrict_to_box), plus base, gen, exact_samples. exact_log_z is filled whenever computable.
-    'bdmc' reports the sandwich: log_z = midpoint of [forward, reverse], stderr = half its width and both
-    standard errors combined in quadrature (sqrt(gap^2 + se_f^2 + se_r^2) / 2)."""
+    'bdmc' reports the sandwich [forward, reverse] as one estimate (see stats.bracket)."""
     base, gen, samples = settings.pop("base", None), settings.pop("gen", None), settings.pop("exact_samples", None)
     if settings.get("kernel") == "langevin":
         raise ConfigError([f"ais.kernel: {LANGEVIN_REASON}"])
     p = validate_params(from_dict(AISParams, settings, "ais"), energy)
     if method == "exact":
-        ref = reference_log_z(energy, refuse_edge=False)
+        ref = reference_log_z(energy)
         if ref is None:
             raise EbmlabError(f"no exact log Z for {energy.describe()} (use 'ais')")
-        warn = (ref.warning,) if ref.warning else ()
-        return LogZEstimate(
-            "exact",
-            ref.log_z,
-            0.0,
-            float("nan"),
-            ref.n_points,
-            0,
-            float("nan"),
-            float("nan"),
-            warn,
-            exact_log_z=ref.log_z,
-        )
+        return exact_estimate(ref.log_z, ref.n_points, ref.warning)
     if method == "is":
-        ref = reference_log_z(energy) if p.exact_reference else None
+        ref, _ = _references(energy, default_base(energy) if base is None else base, p)
         gen = torch.Generator().manual_seed(p.seed) if gen is None else gen
         return importance_log_z(energy, base, p.particles, gen, None if ref is None else ref.log_z, p.restrict_to_box)
     if method == "ais":
@@ -345,18 +337,5 @@ def estimate_log_z(energy: Energy, method: str = "ais", **settings) -> LogZEstim
         return reverse_ais(energy, p, samples, base, gen)
     if method == "bdmc":
         res = bdmc(energy, p, base, gen, samples)
-        f, r = res.forward, res.reverse
-        se = math.sqrt(res.gap**2 + f.stderr**2 + r.stderr**2) / 2
-        return LogZEstimate(
-            "bdmc",
-            (f.log_z + r.log_z) / 2,
-            se,
-            min(f.ess, r.ess),
-            f.n + r.n,
-            f.n_dropped + r.n_dropped,
-            max(f.max_weight, r.max_weight),
-            max(f.khat, r.khat),
-            tuple(dict.fromkeys(res.warnings + f.warnings + r.warnings)),
-            exact_log_z=f.exact_log_z,
-        )
+        return bracket(res.forward, res.reverse, res.warnings)
     raise EbmlabError(f"method must be one of exact, is, ais, rais, bdmc; got {method!r}")

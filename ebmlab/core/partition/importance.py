@@ -78,6 +78,15 @@ class GaussianBase:
         s = self.scale.to(x.dtype)
         return -(x - self.mean.to(x.dtype)) / (s * s)
 
+    def log_mass(self, box: Box) -> float:
+        """log q(box) = sum_i log(Phi(b_i) - Phi(a_i)), standardised bounds, stable in both tails."""
+        lo = (torch.tensor([b[0] for b in box], dtype=torch.float64) - self.mean) / self.scale
+        hi = (torch.tensor([b[1] for b in box], dtype=torch.float64) - self.mean) / self.scale
+        flip = lo > 0  # both bounds in the right tail: use Phi(-a) - Phi(-b)
+        a, b = torch.where(flip, -hi, lo), torch.where(flip, -lo, hi)
+        la, lb = torch.special.log_ndtr(a), torch.special.log_ndtr(b)
+        return float((lb + torch.log1p(-torch.exp(la - lb))).sum())
+
     def __repr__(self) -> str:
         return f"GaussianBase(mean={self.mean.tolist()}, scale={self.scale.tolist()})"
 
@@ -103,6 +112,14 @@ class UniformBoxBase:
 
     def grad_log_prob(self, x: Tensor) -> Tensor:
         return torch.zeros_like(x)
+
+    def log_mass(self, box: Box) -> float:
+        """log q(box) = log(volume of the overlap / volume of the base box)."""
+        out = 0.0
+        for (a, b), lo, hi in zip(box, self.lo.tolist(), self.hi.tolist()):
+            w = min(b, hi) - max(a, lo)
+            out += math.log(w / (hi - lo)) if w > 0 else -math.inf
+        return out
 
     def __repr__(self) -> str:
         return f"UniformBoxBase({self.box})"
@@ -191,33 +208,25 @@ def importance_log_z(
 
 # ---- exact references ------------------------------------------------------------------------------
 
-EDGE_REFUSE = 0.05
+EDGE_BAND, EDGE_RATIO = 0.02, 5.0
 
 
-def reference_log_z(energy: Energy, refuse_edge: bool = True):
+def reference_log_z(energy: Energy):
     """Exact log Z (an exact.ExactLogZ) when computable: quadrature in 1-2 D, enumeration up to 20 units,
-    the closed form in higher dimensions; None otherwise. NotNormalisableError propagates, and (refuse_edge)
-    is raised when more than 5% of the mass sits in the outermost cells (exp(-E) grows toward the box)."""
+    the closed form in higher dimensions; None otherwise. NotNormalisableError (NaN, -inf) propagates."""
     from .exact import exact_log_z
 
     binary = isinstance(energy.space, BinarySpace)
     try:
         if binary and energy.space.n <= 20 or not binary and energy.dim <= 2:
-            ref = exact_log_z(energy)
-        elif hasattr(energy, "log_z_closed_form"):
-            ref = exact_log_z(energy, method="closed_form")
-        else:
-            return None
+            return exact_log_z(energy)
+        if hasattr(energy, "log_z_closed_form"):
+            return exact_log_z(energy, method="closed_form")
     except NotNormalisableError:
         raise
     except EbmlabError:
         return None
-    if refuse_edge and ref.edge_fraction > EDGE_REFUSE:
-        raise NotNormalisableError(
-            f"exp(-E) is not normalisable here: {100 * ref.edge_fraction:.0f}% of its mass lies at the edge "
-            "of the box, so E keeps falling beyond it and log Z would only measure the box"
-        )
-    return ref
+    return None
 
 
 def exact_samples(energy: Energy, n: int, gen: torch.Generator) -> Tensor:
@@ -237,29 +246,55 @@ def exact_samples(energy: Energy, n: int, gen: torch.Generator) -> Tensor:
     return sample_exact(energy, n, gen, grid_points=256 if energy.dim <= 2 else 96, dtype=torch.float64)
 
 
-@torch.no_grad()
-def exact_curve(energy: Energy, base, betas: np.ndarray, reverse: bool = False) -> np.ndarray | None:
-    """log Z_beta = log sum_grid f_beta * cell volume (F,) float64 at `betas`, by midpoint quadrature on the
-    box (1-D: 4096, 2-D: 256 points per axis) or enumeration (binary <= 16 units); log Z_0 = 0.
-    reverse=True gives log Z_1 - log Z_beta. None when not computable (or non-finite)."""
-    from .exact import all_states
+class PathGrid:
+    """E and log q on a reference grid (1-D: 4096, 2-D: 256 points per axis, midpoint rule on the box) or
+    on all states (binary <= 16 units): e, lq (M,) float64, log cell volume, grid shape (None if binary)."""
 
-    if isinstance(energy.space, BinarySpace):
-        if energy.space.n > 16:
+    def __init__(self, energy: Energy, base):
+        from .exact import all_states
+
+        with torch.no_grad():
+            if isinstance(energy.space, BinarySpace):
+                pts, self.logv, self.shape = all_states(energy.space), 0.0, None
+                self.e = energy(pts).to(torch.float64)
+            else:
+                grid = make_grid(energy.space, 4096 if energy.dim == 1 else 256)
+                pts, self.logv, self.shape = grid.points(), math.log(grid.cell_volume), grid.shape
+                self.e = torch.as_tensor(evaluate_on_grid(energy, grid).reshape(-1))
+            self.lq = base.log_prob(pts).to(torch.float64)
+
+    @staticmethod
+    def build(energy: Energy, base) -> PathGrid | None:
+        if isinstance(energy.space, BinarySpace):
+            return PathGrid(energy, base) if energy.space.n <= 16 else None
+        return PathGrid(energy, base) if energy.dim <= 2 else None
+
+    def check_edge(self) -> None:
+        """NotNormalisableError when the outer 2% band of each axis holds over 5x its share of the volume:
+        exp(-E) keeps growing toward the box edge (e.g. E = -x^2), so log Z would only measure the box."""
+        if self.shape is None or not bool(torch.isfinite(self.e).all()):
+            return
+        p = torch.softmax(-self.e, 0).reshape(self.shape)
+        band = torch.zeros(self.shape, dtype=torch.bool)
+        for ax, n in enumerate(self.shape):
+            m = max(1, math.ceil(EDGE_BAND * n))
+            idx = [slice(None)] * len(self.shape)
+            for sl in (slice(0, m), slice(n - m, n)):
+                idx[ax] = sl
+                band[tuple(idx)] = True
+        mass, share = float(p[band].sum()), float(band.double().mean())
+        if mass > EDGE_RATIO * share:
+            raise NotNormalisableError(
+                f"exp(-E) is not normalisable here: {100 * mass:.0f}% of its mass lies in the outer "
+                f"{100 * EDGE_BAND:.0f}% of the box (a uniform density would put {100 * share:.0f}% there), so "
+                "E keeps falling toward the edge and log Z would only measure the box; widen the box or fix E"
+            )
+
+    def log_z_beta(self, betas: np.ndarray, reverse: bool = False) -> np.ndarray | None:
+        """log Z_beta = log sum f_beta * cell volume (F,) float64, log Z_0 = 0; reverse: log Z_1 - log Z_beta.
+        None when E or log q is not finite on the grid."""
+        if not bool(torch.isfinite(self.e).all()) or not bool(torch.isfinite(self.lq).all()):
             return None
-        pts, logv = all_states(energy.space), 0.0
-        e = energy(pts).to(torch.float64)
-    else:
-        if energy.dim > 2:
-            return None
-        grid = make_grid(energy.space, 4096 if energy.dim == 1 else 256)
-        pts, logv = grid.points(), math.log(grid.cell_volume)
-        e = torch.as_tensor(evaluate_on_grid(energy, grid).reshape(-1))
-    lq = base.log_prob(pts).to(torch.float64)
-    if not bool(torch.isfinite(e).all()) or not bool(torch.isfinite(lq).all()):
-        return None
-    out = np.array([0.0 if b == 0 else float(torch.logsumexp((1 - b) * lq - b * e, 0)) + logv for b in betas])
-    if reverse:
-        top = float(torch.logsumexp(-e, 0)) + logv
-        out = top - out
-    return out
+        lse = [0.0 if b == 0 else float(torch.logsumexp((1 - b) * self.lq - b * self.e, 0)) + self.logv for b in betas]
+        out = np.array(lse)
+        return float(torch.logsumexp(-self.e, 0)) + self.logv - out if reverse else out

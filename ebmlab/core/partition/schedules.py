@@ -74,21 +74,9 @@ def stretch(betas: np.ndarray, K: int) -> np.ndarray:
 
 
 def _cess(logW: np.ndarray, u: np.ndarray, d: float) -> float:
-    """Conditional ESS in (0, 1] of the increment d * u under normalised log weights logW."""
-    a = np.where(np.isfinite(logW) & (u > -np.inf), logW + d * np.where(u > -np.inf, u, 0.0), -np.inf)
-    b = np.where(np.isfinite(logW) & (u > -np.inf), logW + 2 * d * np.where(u > -np.inf, u, 0.0), -np.inf)
-    la = _lse(a)
-    lb = _lse(b)
-    if not math.isfinite(la):
-        return 0.0
-    return float(math.exp(2 * la - lb))
-
-
-def _lse(a: np.ndarray) -> float:
-    m = float(np.max(a))
-    if not math.isfinite(m):
-        return m
-    return m + math.log(float(np.sum(np.exp(a - m))))
+    """Conditional ESS in [0, 1] of the increment d * u under normalised log weights logW (-inf: dead)."""
+    la, lb = np.logaddexp.reduce(logW + d * u), np.logaddexp.reduce(logW + 2 * d * u)
+    return float(math.exp(2 * la - lb)) if math.isfinite(la) else 0.0
 
 
 def adaptive_schedule(
@@ -118,52 +106,40 @@ def adaptive_schedule(
     base = default_base(energy) if base is None else base
     check_base(energy, base)
     gen = torch.Generator().manual_seed(seed)
-    x = base.sample(particles, gen, torch.float64)
-    tr = Transitions(energy, base, kernel, x, step_size, restrict_to_box=restrict_to_box)
+    tr = Transitions(energy, base, kernel, base.sample(particles, gen), step_size, restrict_to_box=restrict_to_box)
     logW = np.full(particles, -math.log(particles))
     betas = [0.0]
-    beta = 0.0
-    while beta < 1.0:
+    while betas[-1] < 1.0:
         if len(betas) > max_temps:
             raise EbmlabError(
                 f"the adaptive schedule needs more than {max_temps} temperatures for a conditional ESS "
                 f"of {target_cess}; lower the target or use a fixed schedule"
             )
-        u = tr.u().numpy()
-        logW = np.where(np.isnan(u) | (u == np.inf), -np.inf, logW)
-        if _cess(logW, u, 1.0 - beta) >= target_cess:
-            nxt = 1.0
-        else:
-            lo, hi = 0.0, 1.0 - beta
-            for _ in range(50):
+        beta, u = betas[-1], tr.u().numpy()
+        dead = np.isnan(u) | np.isinf(u)  # u = -inf: zero weight; NaN / +inf: dropped
+        logW, u = np.where(dead, -np.inf, logW), np.where(dead, 0.0, u)
+        lo, hi = 0.0, 1.0 - beta
+        if _cess(logW, u, hi) < target_cess:
+            for _ in range(50):  # bisection on the step d = beta' - beta
                 mid = 0.5 * (lo + hi)
-                if _cess(logW, u, mid) >= target_cess:
-                    lo = mid
-                else:
-                    hi = mid
-            nxt = beta + max(lo, 1e-9)
-            nxt = min(nxt, 1.0)
-        d = nxt - beta
-        logW = np.where(np.isfinite(logW) & (u > -np.inf), logW + d * np.where(u > -np.inf, u, 0.0), -np.inf)
-        lz = _lse(logW)
+                lo, hi = (mid, hi) if _cess(logW, u, mid) >= target_cess else (lo, mid)
+            hi = max(lo, 1e-9)
+        logW = logW + hi * u
+        lz = np.logaddexp.reduce(logW)
         if not math.isfinite(lz):
             raise EbmlabError("every pilot particle lost its weight while choosing the adaptive schedule")
         logW -= lz
-        beta = nxt
-        betas.append(beta)
-        if beta >= 1.0:
+        betas.append(min(beta + hi, 1.0))
+        if betas[-1] >= 1.0:
             break
-        if 1.0 / float(np.sum(np.exp(2 * logW))) < particles / 2:
+        if 1.0 / float(np.sum(np.exp(2 * logW))) < particles / 2:  # resample, then move
             idx = torch.multinomial(torch.as_tensor(np.exp(logW)), particles, replacement=True, generator=gen)
             tr.select(idx)
             logW = np.full(particles, -math.log(particles))
-        tr.set_beta(beta)
+        tr.set_beta(betas[-1])
         for _ in range(steps_per_temp):
-            acc = tr.step(gen)
-            tr.step_size *= math.exp(acc - 0.65)
-    out = np.asarray(betas, dtype=np.float64)
-    out[-1] = 1.0
-    return out if K is None else stretch(out, K)
+            tr.step_size *= math.exp(float(tr.step(gen)) - 0.65)
+    return np.asarray(betas) if K is None else stretch(np.asarray(betas), K)
 
 
 # ---- the intermediate energies and their transitions -------------------------------------------------

@@ -206,9 +206,10 @@ def summarize_log_weights(
         )
     m = float(lw.max())
     if m == -np.inf:
+        lost = f" and {n_dropped} were dropped (NaN or infinite weight)" if n_dropped else ""
         raise EbmlabError(
-            f"all {n} particles have zero weight: the base distribution puts no particle where exp(-E) "
-            "is non-zero (e.g. outside the box); choose a base that covers the target"
+            f"no particle has a usable weight: {n} have zero weight{lost}; the base distribution puts no "
+            "particle where exp(-E) is finite and non-zero (e.g. outside the box): check the energy and the base"
         )
     r = np.exp(lw - m)
     s1 = float(r.sum())
@@ -291,4 +292,30 @@ def combine_runs(estimates: list[LogZEstimate]) -> LogZEstimate:
         run_spread=spread,
         exact_log_z=exact,
         reciprocal=first.reciprocal,
+    )
+
+
+def exact_estimate(log_z: float, n_points: int, warning: str | None = None) -> LogZEstimate:
+    """An exact reference dressed as an estimate: stderr 0, exact_log_z = log_z."""
+    nan = float("nan")
+    warns = (warning,) if warning else ()
+    return LogZEstimate("exact", log_z, 0.0, nan, n_points, 0, nan, nan, warns, exact_log_z=log_z)
+
+
+def bracket(lower: LogZEstimate, upper: LogZEstimate, warnings: tuple[str, ...] = ()) -> LogZEstimate:
+    """The BDMC sandwich as one estimate: log_z = midpoint of [lower, upper]; stderr = half the gap and both
+    standard errors combined in quadrature, sqrt(gap^2 + se_l^2 + se_u^2) / 2."""
+    gap = upper.log_z - lower.log_z
+    se = math.sqrt(gap**2 + lower.stderr**2 + upper.stderr**2) / 2
+    return LogZEstimate(
+        method="bdmc",
+        log_z=(lower.log_z + upper.log_z) / 2,
+        stderr=se,
+        ess=min(lower.ess, upper.ess),
+        n=lower.n + upper.n,
+        n_dropped=lower.n_dropped + upper.n_dropped,
+        max_weight=max(lower.max_weight, upper.max_weight),
+        khat=max(lower.khat, upper.khat),
+        warnings=tuple(dict.fromkeys(warnings + lower.warnings + upper.warnings)),
+        exact_log_z=lower.exact_log_z,
     )

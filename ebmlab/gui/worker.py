@@ -1,0 +1,232 @@
+"""The training worker: a QObject living in a QThread that drives the experiment loop.
+
+Only immutable snapshots cross threads. The GUI calls `send(command)` (thread-safe queue) and reads
+`latest()` from a render timer; the worker never touches a widget and the GUI never touches a tensor.
+Every published object carries the run id, so the window drops stale ones after a reset.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.errors import EbmlabError
+from ..core.loop import Pause, Play, Reconfigure, Reset, Session, Step
+from ..core.snapshot import Landscape, Snapshot
+
+PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
+PAUSED_LANDSCAPE_GRID = 256
+SLICE_SECONDS = 0.012  # training time between checks of the command queue
+PUBLISH_PERIOD = 1 / 60
+
+
+@dataclass(frozen=True)
+class Load:
+    """Replace the experiment: build a new Trainer (in the worker thread) or keep the old one on failure."""
+
+    experiment: Any
+    weights: dict | None = None
+    resolve: Any = None
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Steps per second; None = as fast as possible."""
+
+    steps_per_second: float | None
+
+
+@dataclass(frozen=True)
+class Save:
+    """Write the current experiment + weights to `path` (atomic); reports through `saved`/`failed`."""
+
+    path: str
+    experiment: Any
+
+
+class TrainingWorker(QObject):
+    failed = Signal(str)  # a command was refused or something raised; the run is unchanged and paused
+    loaded = Signal(int)  # a new run id is live (load/reset)
+    saved = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, make_trainer=None):
+        super().__init__()
+        from ..core.trainer import Trainer
+
+        self._make = make_trainer or (lambda exp, weights, resolve, run_id: Trainer(exp, weights, resolve, run_id))
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._session: Session | None = None
+        self._snapshot: Snapshot | None = None
+        self._landscape: Landscape | None = None
+        self._speed: float | None = None
+        self._next_step_at = 0.0
+        self._next_run_id = 0
+        self.steps_per_second = 0.0
+        self.device = "cpu"
+
+    # ---------------------------------------------------------------- GUI thread API
+    def send(self, cmd: Any) -> None:
+        self._queue.put(cmd)
+
+    def latest(self) -> tuple[Snapshot | None, Landscape | None]:
+        with self._lock:
+            return self._snapshot, self._landscape
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._queue.put(None)
+
+    # ---------------------------------------------------------------- worker thread
+    @Slot()
+    def run(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        last_pub = last_land = 0.0
+        land_step = -1
+        rate_t0, rate_steps = time.perf_counter(), 0
+        while not self._stop.is_set():
+            s = self._session
+            now = time.perf_counter()
+            if s is not None and s.wants_step:
+                wait = max(0.0, self._next_step_at - now) if self._speed else 0.0
+            else:
+                wait = 0.03
+            try:
+                cmd = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                cmd = None
+            if cmd is not None:
+                self._handle(cmd)
+                continue  # drain all pending commands before stepping
+            s = self._session
+            if s is None:
+                continue
+            stepped = 0
+            try:
+                t_end = time.perf_counter() + SLICE_SECONDS
+                if self._speed:
+                    if s.wants_step and time.perf_counter() >= self._next_step_at:
+                        s.advance()
+                        stepped = 1
+                        self._next_step_at = time.perf_counter() + 1.0 / self._speed
+                else:
+                    while s.wants_step and time.perf_counter() < t_end and self._queue.empty():
+                        s.advance()
+                        stepped += 1
+            except Exception as e:  # the trainer catches step failures; this is a last line of defence
+                s.apply(Pause())
+                self.failed.emit(f"step {s.trainer.step_count + 1}: unexpected {type(e).__name__}: {e}")
+                traceback.print_exc()
+            now = time.perf_counter()
+            rate_steps += stepped
+            if now - rate_t0 > 0.5:
+                self.steps_per_second = rate_steps / (now - rate_t0)
+                rate_t0, rate_steps = now, 0
+            if now - last_pub >= PUBLISH_PERIOD or stepped == 0:
+                snap = s.snapshot()
+                with self._lock:
+                    self._snapshot = snap
+                last_pub = now
+            step = s.trainer.step_count
+            playing = s.wants_step
+            stale = step != land_step
+            if stale and ((playing and now - last_land > PLAYING_LANDSCAPE_PERIOD) or not playing):
+                grid = s.trainer.exp.view.grid if playing else PAUSED_LANDSCAPE_GRID
+                try:
+                    land = s.trainer.landscape(grid)
+                    with self._lock:
+                        self._landscape = land
+                except EbmlabError as e:
+                    self.failed.emit(str(e))
+                except Exception as e:
+                    self.failed.emit(f"drawing the landscape failed: {type(e).__name__}: {e}")
+                land_step = step if not playing else -2  # full resolution again once paused
+                last_land = now
+        self.stopped.emit()
+
+    def _new_run_id(self) -> int:
+        self._next_run_id += 1
+        return self._next_run_id
+
+    def _handle(self, cmd: Any) -> None:
+        s = self._session
+        try:
+            if isinstance(cmd, Load):
+                trainer = self._make(cmd.experiment, cmd.weights, cmd.resolve, self._new_run_id())
+                resolve = cmd.resolve
+
+                def make(exp, weights, run_id, _resolve=resolve):
+                    return self._make(exp, weights, _resolve, self._new_run_id())
+
+                self._session = Session(trainer, make)
+                self._session.weights = cmd.weights
+                self.device = str(trainer.device)
+                self._publish_now()
+                self.loaded.emit(trainer.run_id)
+            elif s is None:
+                return
+            elif isinstance(cmd, SetSpeed):
+                self._speed = cmd.steps_per_second
+            elif isinstance(cmd, Save):
+                from ..config.presets import save_preset
+
+                save_preset(cmd.experiment, cmd.path, weights=s.trainer.weights())
+                self.saved.emit(cmd.path)
+            elif isinstance(cmd, (Play, Pause, Step, Reset, Reconfigure)):
+                old_id = s.run_id
+                s.apply(cmd)
+                self._publish_now()
+                if s.run_id != old_id:
+                    self.device = str(s.trainer.device)
+                    self.loaded.emit(s.run_id)
+        except EbmlabError as e:
+            if s is not None:
+                s.apply(Pause())
+            self.failed.emit(str(e))
+        except Exception as e:
+            if s is not None:
+                s.apply(Pause())
+            self.failed.emit(f"unexpected {type(e).__name__}: {e}")
+            traceback.print_exc()
+
+    def _publish_now(self) -> None:
+        s = self._session
+        if s is None:
+            return
+        snap = s.snapshot()
+        with self._lock:
+            self._snapshot = snap
+            if self._landscape is not None and self._landscape.run_id != snap.run_id:
+                self._landscape = None
+
+
+class WorkerThread:
+    """Owns a QThread and a TrainingWorker moved into it; `shutdown()` stops and joins cleanly."""
+
+    def __init__(self, make_trainer=None):
+        self.thread = QThread()
+        self.thread.setObjectName("ebmlab-worker")
+        self.worker = TrainingWorker(make_trainer)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.stopped.connect(self.thread.quit)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        if not self.thread.isRunning():
+            return True
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
