@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,11 +211,27 @@ class TrainingWorker(QObject):
                 self._landscape = None
 
 
+_THREADS: weakref.WeakSet = weakref.WeakSet()
+
+
+def running_threads() -> list[QThread]:
+    """Every QThread started by ebmlab that is still running (tests assert this is empty)."""
+    out = []
+    for t in list(_THREADS):
+        try:
+            if t.isRunning():
+                out.append(t)
+        except RuntimeError:  # the C++ object is gone
+            pass
+    return out
+
+
 class WorkerThread:
     """Owns a QThread and a TrainingWorker moved into it; `shutdown()` stops and joins cleanly."""
 
     def __init__(self, make_trainer=None):
         self.thread = QThread()
+        _THREADS.add(self.thread)
         self.thread.setObjectName("ebmlab-worker")
         self.worker = TrainingWorker(make_trainer)
         self.worker.moveToThread(self.thread)
