@@ -29,12 +29,14 @@ class _Gauss:
     """The default base written out: N(mean, diag(scale^2)), log q and grad log q."""
 
     def __init__(self, mean: torch.Tensor, scale: torch.Tensor):
-        self.m, self.s = mean, scale
+        iso = bool((mean == mean[0]).all() and (scale == scale[0]).all())
+        self.m, self.s = (float(mean[0]), float(scale[0])) if iso else (mean, scale)  # scalars when isotropic
+        self.ones = torch.ones(len(mean), dtype=torch.float64)
         self.c = float(-torch.log(scale).sum() - 0.5 * len(mean) * math.log(2 * math.pi))
 
     def terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = (x - self.m) / self.s
-        return -0.5 * (z * z).sum(-1) + self.c, -z / self.s
+        return (z * z) @ self.ones * -0.5 + self.c, z / -self.s
 
 
 def bare_ais(energy, x, betas, eta: float, gen: torch.Generator, base: _Gauss, lo, hi) -> float:

@@ -157,13 +157,15 @@ def _pilot(energy: Energy, base, p: AISParams, betas: np.ndarray, gen: torch.Gen
     edges = np.linspace(0, K, n_bins + 1).round().astype(int)
     sizes = np.empty(K + 1)
     h = p.step_size
+    steps = min(30, max(8, K // (2 * n_bins)))  # pilot cost: about K / 2 steps on <= 512 particles
     for i0, i1 in zip(edges[:-1], edges[1:]):
         tr.set_beta(float(betas[i1]))
-        for t in range(30):
+        for t in range(steps):
             tr.step_size = h
-            a = float(tr.step(gen))
+            a = float(tr.step(gen) / tr.live())
             if math.isfinite(a):
-                h = min(max(h * math.exp((a - TARGET_ACCEPT) * (1.0 if t < 20 else 0.3)), 1e-6), 100.0)
+                gain = 2.0 if t < steps // 2 else 0.5
+                h = min(max(h * math.exp(gain * (a - TARGET_ACCEPT)), 1e-6), 1e4)
         sizes[i0 : i1 + 1] = h
     return sizes
 
@@ -229,7 +231,7 @@ def ais_frames(
                 acc_sum = acc_sum + tr.step(gen)
                 acc_n += 1
         if j % every == 0 or j == K:
-            acc = float(acc_sum) / acc_n if acc_n else float("nan")
+            acc = float(acc_sum / tr.live()) / acc_n if acc_n else float("nan")
             acc_sum, acc_n = 0.0, 0
             out = frame(j, acc)
             if j == K:

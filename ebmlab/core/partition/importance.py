@@ -28,6 +28,8 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 class Base(Protocol):
+    """Continuous bases also give grad_log_prob(x) (n, d), log_prob_and_grad(x) and log_mass(box)."""
+
     dim: int
 
     def sample(self, n: int, gen: torch.Generator, dtype: torch.dtype = torch.float64) -> Tensor: ...
@@ -49,6 +51,10 @@ class GaussianBase:
             raise EbmlabError(f"a Gaussian base needs finite means and scales > 0, got {m.tolist()}, {s.tolist()}")
         self.mean, self.scale = m, s
         self.dim = int(m.shape[0])
+        self._ones = torch.ones(self.dim, dtype=torch.float64)  # sums over a small last axis as a matvec
+        # scalar mean / scale when all axes agree: torch broadcasts over a short last axis slowly
+        self._m: float | Tensor = float(m[0]) if bool((m == m[0]).all()) else m
+        self._s: float | Tensor = float(s[0]) if bool((s == s[0]).all()) else s
         self._log_norm = float(-torch.log(s).sum() - 0.5 * self.dim * LOG_2PI)
 
     @classmethod
@@ -70,13 +76,23 @@ class GaussianBase:
         z = torch.randn(n, self.dim, generator=gen, dtype=torch.float64)
         return (self.mean + self.scale * z).to(dtype)
 
+    def _z(self, x: Tensor) -> tuple[Tensor, float | Tensor]:
+        m, s = self._m, self._s
+        m, s = (m if isinstance(m, float) else m.to(x.dtype)), (s if isinstance(s, float) else s.to(x.dtype))
+        return (x - m) / s, s
+
     def log_prob(self, x: Tensor) -> Tensor:
-        z = (x - self.mean.to(x.dtype)) / self.scale.to(x.dtype)
-        return -0.5 * (z * z).sum(-1) + self._log_norm
+        z = self._z(x)[0]
+        return (z * z) @ self._ones.to(x.dtype) * -0.5 + self._log_norm
 
     def grad_log_prob(self, x: Tensor) -> Tensor:
         s = self.scale.to(x.dtype)
         return -(x - self.mean.to(x.dtype)) / (s * s)
+
+    def log_prob_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(log q (n,), grad log q (n, d)) sharing z = (x - m) / s."""
+        z, s = self._z(x)
+        return (z * z) @ self._ones.to(x.dtype) * -0.5 + self._log_norm, z / -s
 
     def log_mass(self, box: Box) -> float:
         """log q(box) = sum_i log(Phi(b_i) - Phi(a_i)), standardised bounds, stable in both tails."""
@@ -112,6 +128,9 @@ class UniformBoxBase:
 
     def grad_log_prob(self, x: Tensor) -> Tensor:
         return torch.zeros_like(x)
+
+    def log_prob_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.log_prob(x), torch.zeros_like(x)
 
     def log_mass(self, box: Box) -> float:
         """log q(box) = log(volume of the overlap / volume of the base box)."""

@@ -34,7 +34,6 @@ from ..errors import EbmlabError
 from ..samplers import SAMPLERS
 from ..samplers.gibbs import GibbsParams, GibbsState
 from ..space import BinarySpace, ContinuousSpace
-from .importance import in_box
 
 KINDS = ("linear", "geometric", "sigmoid")
 LANGEVIN_REASON = (
@@ -138,7 +137,7 @@ def adaptive_schedule(
             logW = np.full(particles, -math.log(particles))
         tr.set_beta(betas[-1])
         for _ in range(steps_per_temp):
-            tr.step_size *= math.exp(float(tr.step(gen)) - 0.65)
+            tr.step_size *= math.exp(float(tr.step(gen) / tr.live()) - 0.65)
     return np.asarray(betas) if K is None else stretch(np.asarray(betas), K)
 
 
@@ -146,58 +145,57 @@ def adaptive_schedule(
 
 
 class Raw(NamedTuple):
-    """Raw terms at particles x (n, d): e = E(x) (n,), g = dE/dx (n, d) or None, lq = log q(x) (n,),
-    glq = grad log q (n, d) or None, inside: (n,) bool in the box (None when not restricted)."""
+    """Terms at particles x (n, d): e = E(x) (n,), +inf outside the box when restricted (so that u = -inf
+    and E_beta = +inf there for beta > 0); g = dE/dx (n, d); lq = log q(x) (n,); glq = grad log q (n, d)
+    (g and glq are None for kernels without gradients)."""
 
     x: Tensor
     e: Tensor
     g: Tensor | None
     lq: Tensor
     glq: Tensor | None
-    inside: Tensor | None
 
 
 class AnnealedEnergy(Energy):
     """E_beta(x) = beta E(x) - (1 - beta) log q(x), +inf outside the box when restricted (continuous).
 
-    Every evaluation records its raw terms in `last`, so `Transitions` can keep them for the particles
+    Every evaluation records its energy terms in `last`, so `Transitions` can keep them for the particles
     without evaluating the energy again when beta changes.
     """
 
     def __init__(self, energy: Energy, base, beta: float = 0.0, restrict_to_box: bool = True):
         super().__init__(energy.space)
-        self.energy = energy
-        self.base = base
-        self.beta = float(beta)
-        cont = isinstance(energy.space, ContinuousSpace)
-        self.box = energy.space.box if restrict_to_box and cont else None
+        self.energy, self.base, self.beta = energy, base, float(beta)
+        self.box = None
+        if restrict_to_box and isinstance(energy.space, ContinuousSpace):
+            lo, hi = (torch.tensor(v, dtype=torch.float64) for v in zip(*energy.space.box))
+            self.box = (0.5 * (lo + hi), 0.5 * (hi - lo), torch.ones(energy.dim, dtype=torch.float64))
         self.last: Raw | None = None
 
     def raw(self, x: Tensor, grad: bool) -> Raw:
         if grad:
             e, g = self.energy.energy_and_grad(x)
-            glq = self.base.grad_log_prob(x)
+            lq, glq = self.base.log_prob_and_grad(x)
         else:
             with torch.no_grad():
-                e = self.energy(x)
-            g = glq = None
-        inside = None if self.box is None else in_box(x, self.box)
-        self.last = Raw(x, e.detach().to(x.dtype), g, self.base.log_prob(x), glq, inside)
+                e, g = self.energy(x), None
+            lq, glq = self.base.log_prob(x), None
+        e = e.detach().to(x.dtype)
+        if self.box is not None:  # distance outside the box, summed over axes (a matvec: fast for small d)
+            c, half, ones = self.box
+            e = torch.where(((x - c).abs_().sub_(half).clamp_(min=0) @ ones) == 0, e, math.inf)
+        self.last = Raw(x, e, g, lq, glq)
         return self.last
 
     def combine(self, r: Raw) -> tuple[Tensor, Tensor | None]:
         """(E_beta, grad E_beta) from raw terms (no 0 * inf at beta = 0 or 1)."""
         b = self.beta
         if b == 0.0:
-            e, g = -r.lq, (None if r.glq is None else -r.glq)
-        elif b == 1.0:
-            e, g = r.e, r.g
-        else:
-            e = b * r.e - (1.0 - b) * r.lq
-            g = None if r.g is None else b * r.g - (1.0 - b) * r.glq
-        if r.inside is not None:
-            e = torch.where(r.inside, e, math.inf)
-        return e, g
+            return -r.lq, (None if r.glq is None else -r.glq)
+        if b == 1.0:
+            return r.e, r.g
+        g = None if r.g is None else b * r.g - (1.0 - b) * r.glq
+        return b * r.e - (1.0 - b) * r.lq, g
 
     def forward(self, x: Tensor) -> Tensor:
         return self.combine(self.raw(x, False))[0]
@@ -251,7 +249,7 @@ class Transitions:
         self.kernel, self.step_size, self.n_leapfrog = kernel, float(step_size), int(n_leapfrog)
         self.binary = isinstance(energy.space, BinarySpace)
         x = x.detach().to(torch.float64)
-        self._params = (None, None)
+        self._params, self._checks = (None, None), 0
         if self.binary:
             names = ("local_field", "coupling", "bias")
             self.bm = _ScaledBM(energy, 0.0) if all(hasattr(energy, a) for a in names) else None
@@ -278,9 +276,7 @@ class Transitions:
 
     def u(self) -> Tensor:
         """-E(x) - log q(x) at the particles (n,), -inf outside the box."""
-        r = self.raw
-        out = -r.e - r.lq
-        return out if r.inside is None else torch.where(r.inside, out, -math.inf)
+        return -self.raw.e - self.raw.lq
 
     def set_beta(self, beta: float) -> None:
         self.ann.beta = float(beta)
@@ -297,25 +293,31 @@ class Transitions:
         else:
             self.state = type(self.state)(*(f[idx] if isinstance(f, Tensor) else f for f in self.state))
 
+    def live(self) -> Tensor:
+        """Number of particles with a finite E_beta (the others cannot move), 0-d tensor."""
+        return torch.isfinite(self.state if self.binary else self.state.energy).sum().clamp(min=1)
+
     def step(self, gen: torch.Generator) -> Tensor:
-        """One transition; returns the mean accept prob over particles with finite E_beta (0-d tensor)."""
+        """One transition; returns the SUM of accept probs (0-d tensor): divide by `live()` for the rate."""
         if self.binary:
             return self._binary_step(gen)
-        st = self.state
-        ok = torch.isfinite(st.energy).to(torch.float64)
         self.ann.last = None
-        new, info = self.sampler.step(gen, st, self.ann, self.params())
+        new, info = self.sampler.step(gen, self.state, self.ann, self.params())
         rec, acc = self.ann.last, info.accepted > 0
-        if rec is not None and rec.x.shape == new.x.shape and bool(((new.x == rec.x) | ~acc[:, None]).all()):
-            pick = [
-                None if a is None else torch.where(acc if a.ndim == 1 else acc[:, None], a, b)
-                for a, b in zip(rec, self.raw)
-            ]
-            self.raw = Raw(*pick)
+        self._checks += 1  # the kernel's last evaluation is at its proposal: verified on the first steps
+        ok = rec is not None and rec.x.shape == new.x.shape
+        if ok and self._checks <= 3:
+            ok = bool(((new.x == rec.x) | ~acc[:, None]).all())
+            self._checks = self._checks if ok else -(10**9)
+        if ok:
+            m2 = acc[:, None].expand(-1, new.x.shape[1]).contiguous()  # a full mask: 7x faster wheres
+            pick = [torch.where(m, a, b) if a is not None else None for m, a, b in
+                    zip((acc, m2, acc, m2), rec[1:], self.raw[1:])]  # fmt: skip
+            self.raw = Raw(new.x, *pick)
         else:
             self.raw = self.ann.raw(new.x, "grad" in new._fields)
         self.state = new
-        return (info.accept_prob.to(torch.float64) * ok).sum() / ok.sum().clamp(min=1.0)
+        return info.accept_prob.sum()
 
     @torch.no_grad()
     def _binary_step(self, gen: torch.Generator) -> Tensor:
@@ -324,7 +326,7 @@ class Transitions:
             self.bm.beta = b
             x = SAMPLERS.get("gibbs").step(gen, GibbsState(x), self.bm, GibbsParams(1))[0].x
             self.state, self.raw = x, self.ann.raw(x, False)
-            return torch.ones((), dtype=torch.float64)
+            return torch.tensor(float(x.shape[0]), dtype=torch.float64)
         e, (off, on) = self.raw.e, self.ann.space.values
         logu = torch.rand(x.shape, generator=gen, dtype=x.dtype).log_()
         acc = torch.zeros((), dtype=torch.float64)
@@ -334,6 +336,6 @@ class Transitions:
             ep = self.ann.energy(xp).to(x.dtype)
             a = logu[:, i] < torch.nan_to_num(b * (e - ep), nan=-math.inf, posinf=-math.inf)
             x, e = torch.where(a[:, None], xp, x), torch.where(a, ep, e)
-            acc = acc + a.to(torch.float64).mean()
+            acc = acc + a.to(torch.float64).sum()
         self.state, self.raw = x, self.raw._replace(x=x, e=e)
         return acc / x.shape[1]

@@ -15,14 +15,15 @@ import typing
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QMargins, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,26 +32,24 @@ from PySide6.QtWidgets import (
 from ...core.params import check_value, coerce, field_meta
 
 INT32 = (-(2**31) + 1, 2**31 - 1)
-ERROR_STYLE = "color: #c62828;"
-ERROR_BORDER = "border: 2px solid #d32f2f; border-radius: 3px;"
+ERROR_COLOR = "#c62828"  # palettes, not style sheets: a style sheet freezes a widget's font (presenter mode)
+LABELS = {"lr": "Learning rate"}
 
 
 def readable(name: str) -> str:
     """'step_size' -> 'Step size'."""
+    if name in LABELS:
+        return LABELS[name]
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
 
 def range_text(meta: Mapping[str, Any]) -> str:
     """A short human description of a field's range, e.g. '> 0, <= 10, log scale'."""
-    parts = []
-    if meta.get("lo") is not None:
-        parts.append(f"{'>' if meta.get('lo_open') else '>='} {meta['lo']:g}")
-    if meta.get("hi") is not None:
-        parts.append(f"<= {meta['hi']:g}")
-    if meta.get("log"):
-        parts.append("log scale")
-    return ", ".join(parts)
+    lo, hi = meta.get("lo"), meta.get("hi")
+    parts = [f"{'>' if meta.get('lo_open') else '>='} {lo:g}" if lo is not None else ""]
+    parts += [f"<= {hi:g}" if hi is not None else "", "log scale" if meta.get("log") else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def nice_step(value: float, up: bool) -> float | None:
@@ -69,11 +68,7 @@ def format_value(value: Any, kind: str) -> str:
     """How a value is shown in a text field."""
     if value is None:
         return ""
-    if kind == "json":
-        return json.dumps(value)
-    if kind == "float":
-        return f"{float(value):.10g}"
-    return str(value)
+    return json.dumps(value) if kind == "json" else f"{float(value):.10g}" if kind == "float" else str(value)
 
 
 def _split_optional(tp: Any) -> tuple[Any, bool]:
@@ -82,6 +77,43 @@ def _split_optional(tp: Any) -> tuple[Any, bool]:
         optional = len(args) < len(typing.get_args(tp))
         return (args[0] if len(args) == 1 else tp), optional
     return tp, False
+
+
+def paint_red(widget: QWidget) -> QWidget:
+    """Draw a widget's text (and plain frame lines) in the error colour."""
+    pal = widget.palette()
+    pal.setColor(QPalette.ColorRole.WindowText, QColor(ERROR_COLOR))
+    widget.setPalette(pal)
+    return widget
+
+
+def error_label() -> QLabel:
+    """A hidden, red, word-wrapped label for an error message."""
+    label = QLabel(wordWrap=True, visible=False)
+    paint_red(label)
+    return label
+
+
+class ErrorFrame(QWidget):
+    """Holds an editor; `set_error(True)` draws a red box around it (the editor does not move)."""
+
+    def __init__(self, editor: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._error = False
+        QVBoxLayout(self, contentsMargins=QMargins(2, 2, 2, 2)).addWidget(editor)
+
+    def set_error(self, on: bool) -> None:
+        self._error = on
+        self.update()
+
+    def has_error(self) -> bool:
+        return self._error
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        if self._error:
+            painter = QPainter(self)
+            painter.setPen(QPen(QColor(ERROR_COLOR), 2))
+            painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
 
 
 class NumberEdit(QLineEdit):
@@ -96,7 +128,7 @@ class NumberEdit(QLineEdit):
         super().keyPressEvent(event)
 
 
-class _WheelGuard(QObject):
+class WheelGuard(QObject):
     """Wheel events reach spin boxes and combos only when they have focus (so scrolling a panel edits nothing)."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
@@ -114,6 +146,7 @@ class _Field:
     meta: dict
     kind: str  # bool | spin | int | float | choice | str | json
     editor: QWidget
+    frame: ErrorFrame
     error: QLabel
     label: QLabel
     shown: str = ""  # text last shown in a text editor (unchanged text is not re-emitted)
@@ -137,12 +170,10 @@ class ParamsForm(QWidget):
         self.params_cls = params_cls
         self._fields: dict[str, _Field] = {}
         self._values: dict[str, Any] = {}
-        self._guard = _WheelGuard(self)
-        layout = QFormLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._guard = WheelGuard(self)
+        layout = QFormLayout(self, contentsMargins=QMargins(0, 0, 0, 0))
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         hints = typing.get_type_hints(params_cls)
         for f in dataclasses.fields(params_cls):
             if f.name in exclude or not f.init:
@@ -152,8 +183,6 @@ class ParamsForm(QWidget):
             self.set_values(params_cls())
         except TypeError:  # a class without defaults: rows stay empty until set_values
             pass
-
-    # -- building ---------------------------------------------------------------------------------------
 
     def _add_row(self, layout: QFormLayout, name: str, tp: Any, meta: dict, extra: Any) -> None:
         base, optional = _split_optional(tp)
@@ -186,10 +215,8 @@ class ParamsForm(QWidget):
             kind, editor = "str", QLineEdit()
         else:
             kind, editor = "json", QLineEdit()
-            editor.setPlaceholderText("JSON, e.g. [[-3, 3]]" if "list" in str(base) else "JSON")
         if isinstance(editor, QLineEdit):
-            if optional:
-                editor.setPlaceholderText("empty: automatic")
+            editor.setPlaceholderText("empty: automatic" if optional else "JSON" if kind == "json" else "")
             editor.editingFinished.connect(lambda n=name: self._commit_text(n))
             editor.textEdited.connect(lambda _t, n=name: self._clear(n))
         if isinstance(editor, (QSpinBox, QComboBox)):
@@ -197,21 +224,16 @@ class ParamsForm(QWidget):
             editor.installEventFilter(self._guard)
         editor.setObjectName(name)
         tip = "\n".join(t for t in (meta.get("help", ""), range_text(meta)) if t)
-        label = QLabel(readable(name))
-        label.setToolTip(tip)
+        label = QLabel(readable(name), toolTip=tip)
         editor.setToolTip(tip)
-        error = QLabel()
-        error.setStyleSheet(ERROR_STYLE)
-        error.setWordWrap(True)
-        error.hide()
-        box = QWidget()
-        col = QVBoxLayout(box)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(2)
-        col.addWidget(editor)
+        error = error_label()
+        box = QWidget(sizePolicy=QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed))
+        col = QVBoxLayout(box, spacing=0, contentsMargins=QMargins(0, 0, 0, 0))
+        frame = ErrorFrame(editor)
+        col.addWidget(frame)
         col.addWidget(error)
         layout.addRow(label, box)
-        self._fields[name] = _Field(name, tp, optional, meta, kind, editor, error, label)
+        self._fields[name] = _Field(name, tp, optional, meta, kind, editor, frame, error, label)
 
     @staticmethod
     def _spin_range(meta: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -228,6 +250,10 @@ class ParamsForm(QWidget):
     def editor(self, name: str) -> QWidget:
         """The editing widget of a field (QSpinBox, QLineEdit, QComboBox or QCheckBox)."""
         return self._fields[name].editor
+
+    def has_error(self, name: str) -> bool:
+        """Whether a field shows an error (red box and message)."""
+        return self._fields[name].frame.has_error()
 
     def error_text(self, name: str) -> str:
         """The error shown under a field ('' when none)."""
@@ -247,21 +273,17 @@ class ParamsForm(QWidget):
             ed = f.editor
             ed.blockSignals(True)
             try:
-                if f.kind == "choice":
-                    assert isinstance(ed, QComboBox)
+                if isinstance(ed, QComboBox):
                     i = ed.findData(value)
                     if i < 0 and value is not None:
                         ed.addItem(str(value), value)
                         i = ed.count() - 1
                     ed.setCurrentIndex(i)
-                elif f.kind == "bool":
-                    assert isinstance(ed, QCheckBox)
+                elif isinstance(ed, QCheckBox):
                     ed.setChecked(bool(value))
-                elif f.kind == "spin":
-                    assert isinstance(ed, QSpinBox)
+                elif isinstance(ed, QSpinBox):
                     ed.setValue(int(value))
-                else:
-                    assert isinstance(ed, QLineEdit)
+                elif isinstance(ed, QLineEdit):
                     f.shown = format_value(value, f.kind)
                     ed.setText(f.shown)
                     ed.setCursorPosition(0)
@@ -276,7 +298,7 @@ class ParamsForm(QWidget):
             return False
         f.error.setText(message)
         f.error.show()
-        f.editor.setStyleSheet(f"{type(f.editor).__name__} {{ {ERROR_BORDER} }}")
+        f.frame.set_error(True)
         return True
 
     def clear_errors(self) -> None:
@@ -290,7 +312,7 @@ class ParamsForm(QWidget):
         if not f.error.isHidden():
             f.error.clear()
             f.error.hide()
-            f.editor.setStyleSheet("")
+            f.frame.set_error(False)
 
     def _emit_if_changed(self, name: str, value: Any) -> None:
         reason = check_value(value, self._fields[name].meta) if value is not None else None
@@ -303,9 +325,7 @@ class ParamsForm(QWidget):
             self.edited.emit(name, value)
 
     def _commit_choice(self, name: str) -> None:
-        ed = self._fields[name].editor
-        assert isinstance(ed, QComboBox)
-        self._emit_if_changed(name, ed.currentData())
+        self._emit_if_changed(name, self._fields[name].editor.currentData())  # type: ignore[attr-defined]
 
     def parse(self, name: str, text: str) -> tuple[Any, str | None]:
         """(value, None) or (None, reason) for a text typed into a field."""
@@ -320,15 +340,12 @@ class ParamsForm(QWidget):
         value: Any
         if f.kind == "int":
             try:
-                value = int(t)
-            except ValueError:
-                try:
-                    x = float(t)
-                except ValueError:
-                    return None, f"must be an integer, got {t!r}"
-                if not (math.isfinite(x) and x.is_integer()):
-                    return None, f"must be an integer, got {t!r}"
-                value = int(x)
+                x = float(t)
+                value = int(t) if t.lstrip("+-").isdigit() else int(x) if x.is_integer() else None
+            except (ValueError, OverflowError):
+                value = None
+            if value is None:
+                return None, f"must be an integer, got {t!r}"
         elif f.kind == "float":
             try:
                 value = float(t)
@@ -349,8 +366,7 @@ class ParamsForm(QWidget):
 
     def _commit_text(self, name: str) -> None:
         f = self._fields[name]
-        assert isinstance(f.editor, QLineEdit)
-        text = f.editor.text()
+        text = f.editor.text()  # type: ignore[attr-defined]
         if text == f.shown:
             self._clear(name)
             return
@@ -377,7 +393,6 @@ class ParamsForm(QWidget):
             return
         if check_value(new, f.meta):
             return
-        assert isinstance(f.editor, QLineEdit)
         f.shown = format_value(new, f.kind)
-        f.editor.setText(f.shown)
+        f.editor.setText(f.shown)  # type: ignore[attr-defined]
         self._emit_if_changed(name, new)

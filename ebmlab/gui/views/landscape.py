@@ -1,0 +1,353 @@
+"""The landscape view: the model as a heatmap (2-D, 3-D slice) or a curve (1-D), with every point layer on top.
+
+Every item is created once and updated in place. Points are drawn by `PointsItem` (one QPainter.drawPoints
+call per colour, no per-point styling), trails are a fading numpy image, contours and score arrows are
+numpy-computed line segments in one `connect='pairs'` curve each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStackedLayout, QWidget
+
+from ...core.snapshot import Landscape, Snapshot
+from . import theme
+from .items import PointsItem, TrailsImage, iso_segments, score_segments
+
+POINT_LAYERS = ("data", "noise", "noisy", "negatives", "chains")  # bottom to top
+POINT_SIZE = {"data": 2.0, "noise": 2.0, "noisy": 2.0, "negatives": 3.0, "chains": 2.0}
+POINT_ALPHA = {"data": 150, "noise": 200, "noisy": 200, "negatives": 230, "chains": 255}
+DENSITY_SPAN = 12.0  # nats of log-density shown below the maximum
+CONTOUR_NATS = (0.5, 2.0, 4.0, 8.0)  # iso-energy lines at E_min + these
+AGE_BINS = 6
+_NO_EDGES, _NO_BINS = np.zeros(1), np.zeros(0)  # an empty step histogram
+
+
+def _cell_rect(xs: np.ndarray, ys: np.ndarray) -> QRectF:
+    dx, dy = float(xs[1] - xs[0]), float(ys[1] - ys[0])
+    return QRectF(float(xs[0]) - dx / 2, float(ys[0]) - dy / 2, dx * len(xs), dy * len(ys))
+
+
+class LandscapeView(QWidget):
+    """The model (heatmap / slice / curve) with data, chains, trails, negatives, noisy and noise samples."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._show, self._contours, self._trails, self._arrows = "density", False, True, False
+        self._layers = {k: True for k in (*POINT_LAYERS, "boundary")}
+        self._land: Landscape | None = None
+        self._snap: Snapshot | None = None
+        self._mode = "map"
+        self._rect: QRectF | None = None
+        self._legend_keys: tuple = ()
+        self._styles: dict[str, str] = {}
+        self._label_cache: tuple = (None, None)
+        self._jitter = np.random.default_rng(0).uniform(-1, 1, 20_000)
+        stack = QStackedLayout(self)
+        stack.setContentsMargins(0, 0, 0, 0)
+        self._stack = stack
+        self.map_widget, self.curve_widget = pg.PlotWidget(), pg.PlotWidget()
+        for w in (self.map_widget, self.curve_widget):
+            w.setBackground(theme.BG)
+            stack.addWidget(w)
+        self.map, self.curve = self.map_widget.getPlotItem(), self.curve_widget.getPlotItem()
+        self._build_map()
+        self._build_curve()
+        self.apply_style()
+
+    # ------------------------------------------------------------------ construction
+    def _build_map(self) -> None:
+        m = self.map
+        m.setAspectLocked(True)
+        m.disableAutoRange()
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.trails = TrailsImage()
+        self.contour_item = pg.PlotCurveItem(connect="pairs")
+        self.boundary_item = pg.PlotCurveItem(connect="pairs")
+        self.arrow_item = pg.PlotCurveItem(connect="pairs")
+        for z, it in enumerate((self.image, self.trails, self.contour_item, self.boundary_item, self.arrow_item)):
+            it.setZValue(-20 + z)
+            m.addItem(it)
+        self.points: dict[str, PointsItem] = {}
+        for z, name in enumerate(POINT_LAYERS):
+            self.points[name] = PointsItem([theme.color(name, POINT_ALPHA[name])], POINT_SIZE[name])
+            self.points[name].setZValue(z)
+            m.addItem(self.points[name])
+        self.bar = pg.ColorBarItem(colorMap=theme.landscape_cmap("density"), values=(0, 1), interactive=False)
+        self.bar.setImageItem(self.image, insert_in=m)
+        self.legend = m.addLegend(offset=(-6, 6))
+
+    def _build_curve(self) -> None:
+        c = self.curve
+        c.disableAutoRange()
+        self.data_hist = pg.PlotCurveItem(x=_NO_EDGES, y=_NO_BINS, stepMode="center", fillLevel=0)
+        self.chain_hist = pg.PlotCurveItem(x=_NO_EDGES, y=_NO_BINS, stepMode="center")
+        self.model_curve = pg.PlotCurveItem()
+        for it in (self.data_hist, self.chain_hist, self.model_curve):
+            c.addItem(it)
+        self.rugs = {n: PointsItem([theme.color(n, POINT_ALPHA[n])], POINT_SIZE[n]) for n in POINT_LAYERS}
+        for it in self.rugs.values():
+            c.addItem(it)
+        self.curve_legend = c.addLegend(offset=(-6, 6))
+        for name, label, sym in (("exact", "model p(x)", False), ("data", "data histogram", False)):
+            self.curve_legend.addItem(theme.legend_sample(name, symbol=sym), label)
+        self.curve_legend.addItem(theme.legend_sample("chains", symbol=False), "chains histogram")
+
+    def apply_style(self) -> None:
+        """Fonts, pens and marker sizes at the current theme scale."""
+        theme.style_plot(self.map, bottom="x", left="y", grid=False)
+        theme.style_plot(self.curve, bottom="x", left="p(x)")
+        self.bar.axis.setStyle(tickFont=theme.font(9))
+        self.bar.axis.setTextPen(pg.mkPen(theme.FG))
+        self.contour_item.setPen(theme.pen("contour", 1.0, alpha=110))
+        self.boundary_item.setPen(theme.pen("boundary", 2.5, style=Qt.DashLine))
+        self.arrow_item.setPen(theme.pen("arrows", 1.2, alpha=190))
+        self.data_hist.setPen(theme.pen("data", 1.0, alpha=160))
+        self.data_hist.setBrush(theme.color("data", 60))
+        self.chain_hist.setPen(theme.pen("chains", 2.0))
+        self.model_curve.setPen(theme.pen("exact", 3.0))
+        for name in POINT_LAYERS:
+            for it in (self.points[name], self.rugs[name]):
+                it.set_style(size=theme.marker(POINT_SIZE[name]))
+        theme.style_legend(self.legend)
+        theme.style_legend(self.curve_legend)
+        self._legend_keys = ()
+        self._styles = {}
+        self._redraw()
+
+    def set_presenter(self, on: bool) -> None:
+        theme.set_presenter(on)
+        self.apply_style()
+
+    # ------------------------------------------------------------------ public API
+    def set_options(
+        self,
+        show: str | None = None,
+        contours: bool | None = None,
+        trails: bool | None = None,
+        arrows: bool | None = None,
+        layers: dict[str, bool] | None = None,
+    ) -> None:
+        """Toggles; None leaves a setting unchanged. layers: 'data', 'chains', 'negatives', 'noisy', 'noise',
+        'boundary' -> visible."""
+        if show is not None:
+            if show not in ("density", "energy"):
+                raise ValueError(f"show must be 'density' or 'energy', got {show!r}")
+            self._show = show
+        self._contours = self._contours if contours is None else bool(contours)
+        self._arrows = self._arrows if arrows is None else bool(arrows)
+        if trails is not None and bool(trails) != self._trails:
+            self._trails = bool(trails)
+            self.trails.reset()
+        for k, v in (layers or {}).items():
+            if k in self._layers:
+                self._layers[k] = bool(v)
+        self._redraw()
+
+    def clear(self) -> None:
+        """Forget the run: empty every layer (for a new run)."""
+        self._land = self._snap = None
+        self.image.clear()
+        self.trails.reset()
+        for it in (self.contour_item, self.boundary_item, self.arrow_item, self.model_curve):
+            it.setData([], [])
+        for it in (self.data_hist, self.chain_hist):
+            it.setData(_NO_EDGES, _NO_BINS)
+        for it in (*self.points.values(), *self.rugs.values()):
+            it.set_points(None)
+        self.map.setTitle(None)
+        self.curve.setTitle(None)
+        self._refresh_legend(None)
+
+    def set_landscape(self, land: Landscape) -> None:
+        """The model on its grid: 'image' / 'slice' -> heatmap, 'curve' -> 1-D density curve."""
+        if land.kind == "states":
+            return
+        self._land = land
+        self._set_mode("curve" if land.kind == "curve" else "map")
+        if land.kind == "curve":
+            self._draw_curve(land)
+        else:
+            self._draw_map(land)
+
+    def set_snapshot(self, snap: Snapshot) -> None:
+        """Point layers from the latest snapshot (cheap: meant for every frame)."""
+        self._snap = snap
+        if self._land is None:
+            self._set_mode("curve" if snap.data.ndim == 2 and snap.data.shape[1] == 1 else "map")
+        if self._mode == "curve":
+            self._snap_curve(snap)
+        else:
+            self._snap_map(snap)
+
+    # ------------------------------------------------------------------ drawing
+    def _set_mode(self, mode: str) -> None:
+        if mode != self._mode:
+            self._mode = mode
+            self._legend_keys = ()
+        self._stack.setCurrentWidget(self.curve_widget if mode == "curve" else self.map_widget)
+
+    def _redraw(self) -> None:
+        if self._land is not None:
+            self.set_landscape(self._land)
+        if self._snap is not None:
+            self.set_snapshot(self._snap)
+
+    def _levels(self, land: Landscape) -> tuple[np.ndarray, tuple[float, float], str]:
+        if self._show == "density":
+            lp = land.log_density
+            fin = lp[np.isfinite(lp)]
+            top = float(fin.max()) if fin.size else 0.0
+            img = np.nan_to_num(lp, nan=top - DENSITY_SPAN, neginf=top - DENSITY_SPAN, posinf=top)
+            return img.astype(np.float32), (top - DENSITY_SPAN, top), f"log p(x)  (top {DENSITY_SPAN:g} nats)"
+        e = land.energy
+        fin = e[np.isfinite(e)]
+        lo, hi = (float(fin.min()), float(np.percentile(fin, 60))) if fin.size else (0.0, 1.0)
+        hi = max(hi, lo + 1e-6)
+        img = np.nan_to_num(e, nan=hi, posinf=hi, neginf=lo)
+        return img.astype(np.float32), (lo, hi), "E(x)  (clipped at 60th percentile)"
+
+    def _draw_map(self, land: Landscape) -> None:
+        xs, ys = land.axes[0], land.axes[1]
+        rect = _cell_rect(xs, ys)
+        img, levels, label = self._levels(land)
+        dens = self._show == "density"
+        cmap = (
+            theme.colormap(theme.DENSITY_CMAP, theme.DENSITY_TOP)
+            if dens
+            else theme.colormap(theme.ENERGY_CMAP, theme.ENERGY_TOP)
+        )
+        self.image.setImage(img, autoLevels=False, levels=levels)
+        self.image.setRect(rect)  # after setImage: the transform depends on the image's shape
+        if rect != self._rect:
+            self._rect = rect
+            self.trails.set_box(rect)
+            self.map.setRange(rect, padding=0.02)
+        self.bar.setColorMap(cmap)
+        self.bar.setLevels(levels)
+        self.bar.axis.setLabel(label, color=theme.FG, **{"font-size": theme.pt(10)})
+        title = ("Model density" if dens else "Energy E(x)") + f"  ·  step {land.step}"
+        if land.kind == "slice" and land.slice_at is not None:
+            title += f"  ·  slice z = {land.slice_at:.2f}"
+        self.map.setTitle(title, color=theme.FG, size=theme.pt(12))
+        e = land.energy
+        if self._contours and np.isfinite(e).any():
+            k = max(1, int(np.ceil(max(e.shape) / 160)))
+            emin = float(np.nanmin(np.where(np.isfinite(e), e, np.nan)))
+            cx, cy = iso_segments(e[::k, ::k], [emin + n for n in CONTOUR_NATS], xs[::k], ys[::k])
+            self.contour_item.setData(cx, cy)
+        else:
+            self.contour_item.setData([], [])
+        self.arrow_item.setData(*(score_segments(e, xs, ys) if self._arrows else ([], [])))
+        ratio = (getattr(land, "extras", None) or {}).get("nce_log_ratio")
+        if self._layers["boundary"] and ratio is not None and np.shape(ratio) == e.shape:
+            self.boundary_item.setData(*iso_segments(np.asarray(ratio, float), [0.0], xs, ys))
+        else:
+            self.boundary_item.setData([], [])
+
+    def _groups(self, name: str, snap: Snapshot) -> tuple[np.ndarray | None, list[QColor] | None]:
+        if name == "data" and snap.labels is not None and len(snap.labels) == len(snap.data):
+            if self._label_cache[0] is not snap.labels:
+                _, inv = np.unique(snap.labels, return_inverse=True)
+                self._label_cache = (snap.labels, inv.ravel() % len(theme.LABEL_COLORS))
+            cols = [QColor(c) for c in theme.LABEL_COLORS]
+            for c in cols:
+                c.setAlpha(POINT_ALPHA["data"])
+            return self._label_cache[1], cols
+        if name == "negatives" and snap.chain_age is not None and snap.negatives is not None:
+            if len(snap.chain_age) == len(snap.negatives):
+                g = np.clip(np.log2(np.maximum(snap.chain_age, 0) + 1).astype(np.intp), 0, AGE_BINS - 1)
+                return g, theme.ramp("negatives", AGE_BINS)
+        return None, None
+
+    def _snap_map(self, snap: Snapshot) -> None:
+        for name in POINT_LAYERS:
+            arr = getattr(snap, name)
+            item = self.points[name]
+            if not self._layers[name] or arr is None or arr.ndim != 2 or arr.shape[1] < 2:
+                if item.count():
+                    item.set_points(None)
+                continue
+            groups, cols = self._groups(name, snap)
+            tag = "plain" if cols is None else "grouped"
+            if self._styles.get(name) != tag:
+                self._styles[name] = tag
+                item.set_style(colors=cols or [theme.color(name, POINT_ALPHA[name])])
+            item.set_points(arr, groups)
+        chains = snap.chains
+        if self._trails and self._rect is not None and chains is not None and chains.ndim == 2 and chains.shape[1] > 1:
+            self.trails.splat(chains)
+        self.trails.setVisible(self._trails)
+        self._refresh_legend(snap)
+
+    def _draw_curve(self, land: Landscape) -> None:
+        x = land.axes[0]
+        dens = self._show == "density"
+        if dens:
+            y = np.exp(np.clip(land.log_density, -700, 50))
+        else:
+            fin = land.energy[np.isfinite(land.energy)]
+            hi = float(np.percentile(fin, 60)) if fin.size else 1.0
+            y = np.minimum(np.nan_to_num(land.energy, nan=hi, posinf=hi), hi)
+        self.model_curve.setData(x, y)
+        self.curve.setLabel("left", "p(x)" if dens else "E(x)", color=theme.FG, **{"font-size": theme.pt(10)})
+        title = ("Model density p(x)" if dens else "Energy E(x)") + f"  ·  step {land.step}"
+        self.curve.setTitle(title, color=theme.FG, size=theme.pt(12))
+        dx = float(x[1] - x[0])
+        self._edges = np.linspace(float(x[0]) - dx / 2, float(x[-1]) + dx / 2, 61)
+        self._ycurve = (float(np.nanmin(y)) if not dens else 0.0, float(np.nanmax(y)))
+        if self._snap is None:
+            self._fit_curve_range(0.0)
+
+    def _fit_curve_range(self, hist_top: float) -> None:
+        lo, hi = self._ycurve
+        top = max(hi, hist_top) if self._show == "density" else hi
+        span = max(top - lo, 1e-9)
+        self._row = 0.07 * span
+        self.curve.setRange(
+            xRange=(self._edges[0], self._edges[-1]), yRange=(lo - 6 * self._row, top + 0.08 * span), padding=0
+        )
+
+    def _snap_curve(self, snap: Snapshot) -> None:
+        if self._land is None:
+            return
+        dens = self._show == "density"
+        hist_top = 0.0
+        for item, arr in ((self.data_hist, snap.data), (self.chain_hist, snap.chains)):
+            if dens and arr is not None and len(arr) and arr.shape[1] >= 1:
+                h, _ = np.histogram(arr[:, 0], bins=self._edges, density=True)
+                item.setData(self._edges, h)
+                hist_top = max(hist_top, float(h.max()))
+            else:
+                item.setData(_NO_EDGES, _NO_BINS)
+        self._fit_curve_range(hist_top)
+        base = self._ycurve[0]
+        for row, name in enumerate(reversed(POINT_LAYERS)):
+            arr = getattr(snap, name)
+            if not self._layers[name] or arr is None or not len(arr):
+                self.rugs[name].set_points(None)
+                continue
+            n = min(len(arr), len(self._jitter))
+            y = base - (row + 1) * self._row + 0.3 * self._row * self._jitter[:n]
+            self.rugs[name].set_points(np.column_stack([arr[:n, 0], y]))
+
+    def _refresh_legend(self, snap: Snapshot | None) -> None:
+        keys = []
+        for name in POINT_LAYERS:
+            if snap is not None and self._layers[name] and getattr(snap, name) is not None:
+                pcd = name == "negatives" and snap.chain_age is not None
+                keys.append("pcd" if pcd else name)
+        if self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
+            keys.append("boundary")
+        keys = tuple(keys)
+        if keys == self._legend_keys:
+            return
+        self._legend_keys = keys
+        self.legend.clear()
+        for k in reversed(keys):
+            meaning = "negatives" if k == "pcd" else k
+            self.legend.addItem(theme.legend_sample(meaning, symbol=k != "boundary"), theme.LABELS[k])
+        theme.style_legend(self.legend)
