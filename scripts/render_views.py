@@ -74,12 +74,16 @@ def bench(app, n_chains: int = 10_000, frames: int = 200) -> None:
         v.set_snapshot(s)
         v.repaint()
         app.processEvents()
-    t0 = time.perf_counter()
-    for i in range(frames):
-        v.set_snapshot(snaps[i % len(snaps)])
-        v.repaint()
-        app.processEvents()
-    dt = (time.perf_counter() - t0) / frames
+
+    def fps() -> float:
+        t0 = time.perf_counter()
+        for i in range(frames):
+            v.set_snapshot(snaps[i % len(snaps)])
+            v.repaint()
+            app.processEvents()
+        return frames / (time.perf_counter() - t0)
+
+    alone = fps()
     t1 = time.perf_counter()
     for i in range(frames // 4):
         v.set_snapshot(snaps[i % len(snaps)])
@@ -88,7 +92,33 @@ def bench(app, n_chains: int = 10_000, frames: int = 200) -> None:
     for _ in range(20):
         v.set_landscape(t.landscape(256))
     dl = (time.perf_counter() - t2) / 20
-    print(f"LandscapeView, {n_chains} chains + trails + 256x256 image: {1 / dt:.0f} frames/s ({1e3 * dt:.2f} ms/frame)")
+    # a worker thread training another ring model meanwhile (torch releases the GIL)
+    import threading
+
+    import torch
+
+    torch.set_num_threads(1)
+    stop, steps = threading.Event(), [0]
+    worker_t = trainer()
+
+    def work() -> None:
+        while not stop.is_set():
+            worker_t.step()
+            steps[0] += 1
+
+    th = threading.Thread(target=work, daemon=True)
+    th.start()
+    time.sleep(0.2)
+    s0, w0 = steps[0], time.perf_counter()
+    busy = fps()
+    worker_rate = (steps[0] - s0) / (time.perf_counter() - w0)
+    stop.set()
+    th.join()
+    print(f"LandscapeView, {n_chains} chains + trails + 256x256 image, set_snapshot + repaint + processEvents:")
+    print(
+        f"  alone: {alone:.0f} frames/s; while a worker thread trains: {busy:.0f} frames/s "
+        f"(worker {worker_rate:.0f} steps/s)"
+    )
     print(f"  set_snapshot alone: {1e3 * ds:.2f} ms; set_landscape(256) incl. core evaluation: {1e3 * dl:.1f} ms")
 
 

@@ -74,6 +74,7 @@ class Trainer:
         self.message: str | None = None
         self.metrics: dict[str, float] = {}
         self.info: dict = {}
+        self.logz_warning: str | None = None
         self._build_data()
         self._build_optimiser()
         self._build_sampler()
@@ -237,6 +238,8 @@ class Trainer:
         self._step_chains()
         if step_no % exp.training.eval_every == 0:
             self.evaluate()
+        if exp.logz.method != "none" and step_no % exp.logz.every == 0:
+            self.estimate_log_z()
         if self.status in ("ready", "error"):
             self.status, self.message = "running", None
         return True
@@ -310,6 +313,32 @@ class Trainer:
                     self.metrics["rhat"] = rhat
                     self.history.add("rhat", step, rhat)
 
+    def estimate_log_z(self) -> None:
+        """An IS or AIS estimate of the current model's log Z with its standard error (metrics + history).
+        A failure is reported in the metrics' 'logz_warning' and never stops training."""
+        from .partition.ais import estimate_log_z
+
+        s = self.exp.logz
+        kernel = "gibbs" if self.is_binary else (s.kernel if s.kernel != "gibbs" else "mala")
+        try:
+            est = estimate_log_z(
+                self.energy,
+                s.method,
+                particles=s.particles,
+                temps=s.temps,
+                kernel=kernel,
+                schedule=s.schedule,
+                seed=(self.exp.seed + self.step_count) % (2**31),
+                exact_reference=False,
+            )
+        except EbmlabError as e:
+            self.logz_warning = f"log Z estimate at step {self.step_count} failed: {e}"
+            return
+        self.metrics["logz_estimate"] = est.log_z
+        self.metrics["logz_stderr"] = est.stderr
+        self.logz_warning = est.warnings[0] if est.warnings else None
+        self.history.add("logz_estimate", self.step_count, est.log_z, est.stderr)
+
     # ----------------------------------------------------------------- export
     def snapshot(self, status: str | None = None) -> Snapshot:
         info = self.info
@@ -331,6 +360,7 @@ class Trainer:
             noisy=_np(info.get("noisy")),
             noise=_np(info.get("noise")),
             experiment=self.exp,
+            extras={"logz_warning": self.logz_warning} if self.logz_warning else {},
         )
 
     def landscape(self, grid: int = 128) -> Landscape:

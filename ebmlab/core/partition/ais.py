@@ -40,6 +40,8 @@ TARGET_ACCEPT = 0.65
 
 @dataclass(frozen=True)
 class AISParams:
+    """AIS settings. Step sizes are tuned by the pilot (if on) BEFORE the run and frozen during it."""
+
     particles: int = param(1000, lo=2, hi=200_000, help="number of AIS particles (chains)")
     temps: int = param(200, lo=1, hi=100_000, help="temperature steps K (betas 0 = b_0 < ... < b_K = 1)")
     schedule: str = param("sigmoid", choices=("linear", "geometric", "sigmoid", "adaptive"), help="beta path")

@@ -295,7 +295,7 @@ class Transitions:
 
     def live(self) -> Tensor:
         """Number of particles with a finite E_beta (the others cannot move), 0-d tensor."""
-        return torch.isfinite(self.state if self.binary else self.state.energy).sum().clamp(min=1)
+        return torch.isfinite(self.raw.e if self.binary else self.state.energy).sum().clamp(min=1)
 
     def step(self, gen: torch.Generator) -> Tensor:
         """One transition; returns the SUM of accept probs (0-d tensor): divide by `live()` for the rate."""

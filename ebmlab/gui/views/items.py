@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 from . import theme
 
@@ -110,43 +110,60 @@ class PointsItem(pg.GraphicsObject):
         p.setTransform(t)
 
 
-class TrailsImage(pg.ImageItem):
-    """Fading trails of the chains: a float32 count image, multiplied by `decay` and splatted each frame."""
+class TrailsImage(pg.GraphicsObject):
+    """Fading trails of the chains: a float32 count image acc[iy, ix] over the box, multiplied by `decay` and
+    splatted with the current positions each frame (~1 ms of numpy), drawn as one premultiplied ARGB image
+    (no per-frame conversion in Qt)."""
 
     def __init__(self, res: int = 256, decay: float = 0.88):
-        super().__init__(axisOrder="col-major")
+        super().__init__()
         self.res, self.decay = res, decay
         self.acc = np.zeros((res, res), np.float32)
-        self._box = (0.0, 0.0, 1.0, 1.0)
+        self._buf = np.zeros((res, res, 4), np.ubyte)
+        self._qimg = QImage(self._buf.data, res, res, 4 * res, QImage.Format_ARGB32_Premultiplied)
+        self._rect = QRectF(0.0, 0.0, 1.0, 1.0)
         self.set_color(theme.color("chains"))
 
     def set_color(self, c: QColor) -> None:
-        lut = np.zeros((256, 4), np.ubyte)
-        lut[:, :3] = (c.red(), c.green(), c.blue())
-        lut[:, 3] = (np.linspace(0.0, 1.0, 256) ** 0.6 * 140).astype(np.ubyte)
-        self.setLookupTable(lut)
+        """256-entry premultiplied BGRA table: transparent for no visits, up to alpha 140 for many."""
+        alpha = np.linspace(0.0, 1.0, 256) ** 0.6 * 140
+        lut = np.zeros((256, 4), np.float64)
+        lut[:, 0], lut[:, 1], lut[:, 2] = c.blue(), c.green(), c.red()
+        lut[:, :3] *= alpha[:, None] / 255.0
+        lut[:, 3] = alpha
+        self._lut = lut.round().astype(np.ubyte)
+        self.update()
 
     def set_box(self, rect: QRectF) -> None:
-        self._box = (rect.x(), rect.y(), rect.width(), rect.height())
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
         self.reset()
-        self.setRect(rect)
 
     def reset(self) -> None:
         self.acc[:] = 0
-        self.setImage(self.acc, autoLevels=False, levels=(0.0, 1.0))
+        self._buf[:] = 0
+        self.update()
 
     def splat(self, xy: np.ndarray) -> None:
-        x0, y0, w, h = self._box
+        x0, y0, w, h = self._rect.x(), self._rect.y(), self._rect.width(), self._rect.height()
         r = self.res
         self.acc *= self.decay
         ix = ((xy[:, 0] - x0) * (r / w)).astype(np.intp, copy=False)
         iy = ((xy[:, 1] - y0) * (r / h)).astype(np.intp, copy=False)
         ok = (ix >= 0) & (ix < r) & (iy >= 0) & (iy < r)
-        counts = np.bincount(ix[ok] * r + iy[ok], minlength=r * r)
+        counts = np.bincount(iy[ok] * r + ix[ok], minlength=r * r)
         self.acc += counts.reshape(r, r).astype(np.float32, copy=False)
         hot = self.acc[self.acc > 0.05]
         top = max(1.0, 2.5 * float(hot.mean())) if hot.size else 1.0
-        self.setImage(self.acc, autoLevels=False, levels=(0.0, top))
+        idx = np.minimum(self.acc * (255.0 / top), 255.0).astype(np.ubyte)
+        np.take(self._lut, idx, axis=0, out=self._buf)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._rect
+
+    def paint(self, p: QPainter, *args) -> None:
+        p.drawImage(self._rect, self._qimg)  # row 0 = lowest y: the view's flipped y axis puts it at the bottom
 
 
 def iso_segments(f: np.ndarray, levels, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QStackedLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import QGraphicsItem, QStackedLayout, QWidget
 
 from ...core.snapshot import Landscape, Snapshot
 from . import theme
@@ -24,6 +24,7 @@ DENSITY_SPAN = 12.0  # nats of log-density shown below the maximum
 CONTOUR_NATS = (0.5, 2.0, 4.0, 8.0)  # iso-energy lines at E_min + these
 AGE_BINS = 6
 _NO_EDGES, _NO_BINS = np.zeros(1), np.zeros(0)  # an empty step histogram
+CURVE_LEGEND = {"model": ("exact", "model p(x)"), "data_hist": ("data", "data"), "chain_hist": ("chains", "chains")}
 
 
 def _cell_rect(xs: np.ndarray, ys: np.ndarray) -> QRectF:
@@ -43,6 +44,7 @@ class LandscapeView(QWidget):
         self._mode = "map"
         self._rect: QRectF | None = None
         self._legend_keys: tuple = ()
+        self._curve_range: tuple = ()
         self._styles: dict[str, str] = {}
         self._label_cache: tuple = (None, None)
         self._jitter = np.random.default_rng(0).uniform(-1, 1, 20_000)
@@ -64,6 +66,7 @@ class LandscapeView(QWidget):
         m.setAspectLocked(True)
         m.disableAutoRange()
         self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # a blit per frame until it changes
         self.trails = TrailsImage()
         self.contour_item = pg.PlotCurveItem(connect="pairs")
         self.boundary_item = pg.PlotCurveItem(connect="pairs")
@@ -92,9 +95,6 @@ class LandscapeView(QWidget):
         for it in self.rugs.values():
             c.addItem(it)
         self.curve_legend = c.addLegend(offset=(-6, 6))
-        for name, label, sym in (("exact", "model p(x)", False), ("data", "data histogram", False)):
-            self.curve_legend.addItem(theme.legend_sample(name, symbol=sym), label)
-        self.curve_legend.addItem(theme.legend_sample("chains", symbol=False), "chains histogram")
 
     def apply_style(self) -> None:
         """Fonts, pens and marker sizes at the current theme scale."""
@@ -102,6 +102,8 @@ class LandscapeView(QWidget):
         theme.style_plot(self.curve, bottom="x", left="p(x)")
         self.bar.axis.setStyle(tickFont=theme.font(9))
         self.bar.axis.setTextPen(pg.mkPen(theme.FG))
+        ticks, label = QFontMetrics(theme.font(9)), QFontMetrics(theme.font(10))
+        self.bar.axis.setWidth(ticks.horizontalAdvance("-10.0") + label.height() + int(8 * theme.scale()))
         self.contour_item.setPen(theme.pen("contour", 1.0, alpha=110))
         self.boundary_item.setPen(theme.pen("boundary", 2.5, style=Qt.DashLine))
         self.arrow_item.setPen(theme.pen("arrows", 1.2, alpha=190))
@@ -160,6 +162,7 @@ class LandscapeView(QWidget):
             it.set_points(None)
         self.map.setTitle(None)
         self.curve.setTitle(None)
+        self._curve_range = ()
         self._refresh_legend(None)
 
     def set_landscape(self, land: Landscape) -> None:
@@ -202,13 +205,13 @@ class LandscapeView(QWidget):
             fin = lp[np.isfinite(lp)]
             top = float(fin.max()) if fin.size else 0.0
             img = np.nan_to_num(lp, nan=top - DENSITY_SPAN, neginf=top - DENSITY_SPAN, posinf=top)
-            return img.astype(np.float32), (top - DENSITY_SPAN, top), f"log p(x)  (top {DENSITY_SPAN:g} nats)"
+            return img.astype(np.float32), (top - DENSITY_SPAN, top), f"log p(x), top {DENSITY_SPAN:g} nats"
         e = land.energy
         fin = e[np.isfinite(e)]
         lo, hi = (float(fin.min()), float(np.percentile(fin, 60))) if fin.size else (0.0, 1.0)
         hi = max(hi, lo + 1e-6)
         img = np.nan_to_num(e, nan=hi, posinf=hi, neginf=lo)
-        return img.astype(np.float32), (lo, hi), "E(x)  (clipped at 60th percentile)"
+        return img.astype(np.float32), (lo, hi), "E(x), clipped at 60th pct"
 
     def _draw_map(self, land: Landscape) -> None:
         xs, ys = land.axes[0], land.axes[1]
@@ -302,14 +305,15 @@ class LandscapeView(QWidget):
         if self._snap is None:
             self._fit_curve_range(0.0)
 
-    def _fit_curve_range(self, hist_top: float) -> None:
+    def _fit_curve_range(self, hist_top: float, rows: int = 2) -> None:
         lo, hi = self._ycurve
         top = max(hi, hist_top) if self._show == "density" else hi
         span = max(top - lo, 1e-9)
         self._row = 0.07 * span
-        self.curve.setRange(
-            xRange=(self._edges[0], self._edges[-1]), yRange=(lo - 6 * self._row, top + 0.08 * span), padding=0
-        )
+        rng = (self._edges[0], self._edges[-1], lo - (rows + 0.7) * self._row, top + 0.08 * span)
+        if rng != self._curve_range:
+            self._curve_range = rng
+            self.curve.setRange(xRange=rng[:2], yRange=rng[2:], padding=0)
 
     def _snap_curve(self, snap: Snapshot) -> None:
         if self._land is None:
@@ -323,16 +327,17 @@ class LandscapeView(QWidget):
                 hist_top = max(hist_top, float(h.max()))
             else:
                 item.setData(_NO_EDGES, _NO_BINS)
-        self._fit_curve_range(hist_top)
-        base = self._ycurve[0]
-        for row, name in enumerate(reversed(POINT_LAYERS)):
-            arr = getattr(snap, name)
-            if not self._layers[name] or arr is None or not len(arr):
+        present = [n for n in reversed(POINT_LAYERS) if self._layers[n] and getattr(snap, n) is not None]
+        self._fit_curve_range(hist_top, len(present))
+        for name in POINT_LAYERS:
+            if name not in present:
                 self.rugs[name].set_points(None)
-                continue
+        for row, name in enumerate(present):  # one rug row per layer present, chains on top
+            arr = getattr(snap, name)
             n = min(len(arr), len(self._jitter))
-            y = base - (row + 1) * self._row + 0.3 * self._row * self._jitter[:n]
+            y = self._ycurve[0] - (row + 1) * self._row + 0.3 * self._row * self._jitter[:n]
             self.rugs[name].set_points(np.column_stack([arr[:n, 0], y]))
+        self._refresh_legend(snap)
 
     def _refresh_legend(self, snap: Snapshot | None) -> None:
         keys = []
@@ -340,14 +345,23 @@ class LandscapeView(QWidget):
             if snap is not None and self._layers[name] and getattr(snap, name) is not None:
                 pcd = name == "negatives" and snap.chain_age is not None
                 keys.append("pcd" if pcd else name)
-        if self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
+        curve = self._mode == "curve"
+        if curve:
+            keys = ["model", "data_hist", "chain_hist"] + [k for k in keys if k not in ("data", "chains")]
+        elif self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
             keys.append("boundary")
-        keys = tuple(keys)
+        keys = (self._show, *keys)
         if keys == self._legend_keys:
             return
         self._legend_keys = keys
-        self.legend.clear()
-        for k in reversed(keys):
-            meaning = "negatives" if k == "pcd" else k
-            self.legend.addItem(theme.legend_sample(meaning, symbol=k != "boundary"), theme.LABELS[k])
-        theme.style_legend(self.legend)
+        legend = self.curve_legend if curve else self.legend
+        legend.clear()
+        for k in keys[1:] if curve else reversed(keys[1:]):
+            if k in CURVE_LEGEND:
+                meaning, label = CURVE_LEGEND[k]
+                label = "model E(x)" if k == "model" and self._show == "energy" else label
+                legend.addItem(theme.legend_sample(meaning, symbol=False), label)
+            else:
+                meaning = "negatives" if k == "pcd" else k
+                legend.addItem(theme.legend_sample(meaning, symbol=k != "boundary"), theme.LABELS[k])
+        theme.style_legend(legend)

@@ -26,7 +26,7 @@ LAYOUT = (("loss", "nll", "logz"), ("accept", "ess", "rhat"))
 CURVES = {
     "loss": ("loss", "loss", None, 2.0),
     "nll_exact": ("nll", "exact", None, 2.0),
-    "log_z_exact": ("logz", "exact", "exact (quadrature / enumeration)", 2.5),
+    "log_z_exact": ("logz", "exact", "exact", 2.5),
     "c": ("logz", "c", "NCE c (estimates log Z)", 2.0),
     "accept": ("accept", "chains", None, 2.0),
     "ess": ("ess", "chains", None, 2.0),
@@ -58,14 +58,16 @@ class MetricsPlots(QWidget):
         self.plots["accept"].enableAutoRange(y=False)
         self.rhat_ref = pg.InfiniteLine(pos=1.01, angle=0, movable=False)
         self.plots["rhat"].addItem(self.rhat_ref)
-        self.legend = self.plots["logz"].addLegend(offset=(-4, 4))
         self.curves: dict[str, pg.PlotDataItem] = {}
-        for name, (key, _, label, _) in CURVES.items():
-            self.curves[name] = self.plots[key].plot([], [], name=label)
-        self.estimate_points = pg.ScatterPlotItem(size=7, name="estimate ±2 SE")
+        for name, (key, _, _, _) in CURVES.items():
+            self.curves[name] = self.plots[key].plot([], [])
+        self.estimate_points = pg.ScatterPlotItem(size=7)
         self.error_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0)
         self.plots["logz"].addItem(self.error_bars)
-        self.plots["logz"].addItem(self.estimate_points)  # named: PlotItem adds it to the legend
+        self.plots["logz"].addItem(self.estimate_points)
+        self.legend = pg.LegendItem(offset=(-4, -4))  # bottom right: log Z usually rises, then settles
+        self.legend.setParentItem(self.plots["logz"].vb)
+        self._legend_keys: tuple = ()
         self._seen: dict[str, tuple] = {}
         self._history: dict = {}
         self.apply_style()
@@ -84,6 +86,7 @@ class MetricsPlots(QWidget):
         self.rhat_ref.setPen(theme.pen(theme.MUTED, 1.0, style=Qt.DotLine))
         theme.style_legend(self.legend)
         self._seen = {}
+        self._legend_keys = ()
         self.update_history(self._history)
 
     def set_presenter(self, on: bool) -> None:
@@ -98,6 +101,8 @@ class MetricsPlots(QWidget):
             c.setData([], [])
         self.estimate_points.setData([], [])
         self.error_bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+        self.error_bars.setVisible(False)
+        self._refresh_legend()
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.update_history(snap.history)
@@ -118,14 +123,29 @@ class MetricsPlots(QWidget):
             if series is None or not len(series[0]):
                 self.estimate_points.setData([], [])
                 self.error_bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
-                return
-            steps = np.asarray(series[0], float)
-            values = np.asarray(series[1], float)
-            se = np.asarray(series[2], float) if len(series) > 2 else np.zeros_like(values)
-            ok = np.isfinite(values)
-            steps, values, se = steps[ok], values[ok], np.nan_to_num(se[ok], nan=0.0, posinf=0.0)
-            self.estimate_points.setData(steps, values)
-            self.error_bars.setData(x=steps, y=values, height=4.0 * se)  # full height: ±2 SE
+            else:
+                steps = np.asarray(series[0], float)
+                values = np.asarray(series[1], float)
+                se = np.asarray(series[2], float) if len(series) > 2 else np.zeros_like(values)
+                ok = np.isfinite(values)
+                steps, values, se = steps[ok], values[ok], np.nan_to_num(se[ok], nan=0.0, posinf=0.0)
+                self.estimate_points.setData(steps, values)
+                self.error_bars.setData(x=steps, y=values, height=4.0 * se)  # full height: ±2 SE
+        self.error_bars.setVisible(bool(self._seen.get(ESTIMATE)))  # an empty one would pull autorange to 0
+        self._refresh_legend()
+
+    def _refresh_legend(self) -> None:
+        keys = tuple(n for n in ("log_z_exact", "c", ESTIMATE) if self._seen.get(n))
+        if keys == self._legend_keys:
+            return
+        self._legend_keys = keys
+        self.legend.clear()
+        for name in keys:
+            if name == ESTIMATE:
+                self.legend.addItem(self.estimate_points, "estimate ±2 SE")
+            else:
+                self.legend.addItem(self.curves[name], CURVES[name][2])
+        theme.style_legend(self.legend)
 
     # ------------------------------------------------------------------ internals
     def _changed(self, name: str, series: tuple | None) -> bool:

@@ -189,7 +189,7 @@ class StateView(QWidget):
             return
         k = len(self._order)
         p_all = np.exp(np.asarray(self._land.log_density, float))
-        title = f"Top {k} of {len(p_all)} states · they hold {100 * p_all[self._order].sum():.0f}% of the model's mass"
+        stats = f"{100 * p_all[self._order].sum():.0f}% of the model's mass"
         for key, rows in (("data", self._snap.data), ("chains", self._snap.chains)):
             f = self._frequencies(rows)
             off = dict((s[0], s[2]) for s in SERIES)[key]
@@ -198,8 +198,9 @@ class StateView(QWidget):
                 continue
             self.bars[key].setOpts(x=np.arange(k) + off, height=f[self._order], width=BAR_W)
             if key == "chains":
-                tv = 0.5 * float(np.abs(f - p_all).sum())
-                title += f" · TV(samples, model) = {tv:.3f}"
+                stats += f" · TV(samples, model) = {0.5 * float(np.abs(f - p_all).sum()):.3f}"
+        small = f"<span style='font-size:{theme.pt(9)}; color:{theme.MUTED}'>{stats}</span>"
+        title = f"Top {k} of {len(p_all)} states<br>{small}"
         self.bars_plot.setTitle(title, color=theme.FG, size=theme.pt(11))
 
     def _redraw(self) -> None:

@@ -45,7 +45,7 @@ LABELS: dict[str, str] = {
 # (warm/neutral only: blue, pink, violet and lime belong to chains, negatives, noisy and noise)
 LABEL_COLORS = ["#f0f0f0", "#ffc68a", "#b0b0b0", "#fff27a", "#d9a66c", "#ffe4c4", "#8a8a8a", "#ffb070"]
 # colour maps and where they are cut, so the brightest pixel never hides white data or arrows
-DENSITY_CMAP, DENSITY_TOP = "viridis", 0.82
+DENSITY_CMAP, DENSITY_TOP = "viridis", 0.62
 ENERGY_CMAP, ENERGY_TOP = "inferno", 0.8
 
 _BASE_PT = 10.0
@@ -117,14 +117,16 @@ def landscape_cmap(show: str) -> pg.ColorMap:
     return colormap(DENSITY_CMAP, DENSITY_TOP) if show == "density" else colormap(ENERGY_CMAP, ENERGY_TOP)
 
 
-def ramp(name: str, n: int, lo: float = 0.35) -> list[QColor]:
-    """n shades of one colour from bright (index 0) to dim (index n-1), mixed toward the background."""
+def ramp(name: str, n: int, fade: float = 0.45) -> list[QColor]:
+    """n shades of one colour from nearly white (index 0) to the colour faded toward the background by
+    `fade` (index n-1): 'young = bright'."""
     c, bg = np.array(rgb(name), float), np.array(QColor(BG).getRgb()[:3], float)
-    white = np.array([255.0, 255.0, 255.0])
+    light = c + (255.0 - c) * 0.6
+    dim = c + (bg - c) * fade
     out = []
     for i in range(n):
         t = i / max(1, n - 1)
-        base = c + (white - c) * 0.55 * (1 - 2 * t) if t < 0.5 else c + (bg - c) * (1 - lo) * (2 * t - 1)
+        base = light + (c - light) * (2 * t) if t < 0.5 else c + (dim - c) * (2 * t - 1)
         out.append(QColor(*np.clip(base, 0, 255).astype(int)))
     return out
 
@@ -140,6 +142,7 @@ def style_plot(
         ax.setStyle(tickFont=tick, tickTextOffset=int(4 * scale()))
         ax.setPen(pg.mkPen(MUTED))
         ax.setTextPen(pg.mkPen(FG))
+        ax.enableAutoSIPrefix(False)
     if left is not None:
         plot.setLabel("left", left, **label_style)
     if bottom is not None:
