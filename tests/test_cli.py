@@ -110,3 +110,44 @@ def test_gui_without_display_says_so_in_one_line():
     assert r.returncode == 2
     assert "no display available" in r.stderr and "ebmlab run" in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_logz_ais_reports_error_ess_warnings_and_reverse_check(capsys):
+    code, out, err = run_cli(
+        capsys,
+        "logz",
+        "--energy",
+        "0.1*(x**2+y**2-1)**2",
+        "--box",
+        "-5",
+        "5",
+        "--method",
+        "ais",
+        "--particles",
+        "400",
+        "--temps",
+        "100",
+        "--json",
+    )
+    assert code == 0, err
+    obj = json.loads(out)
+    for key in ("method", "log_z", "stderr", "ess", "warnings", "exact_log_z", "seconds", "reverse_log_z"):
+        assert key in obj
+    assert obj["method"] == "ais" and obj["stderr"] > 0 and 0 < obj["ess"] <= 400
+    assert abs(obj["log_z"] - RING_EXACT) < 4 * obj["stderr"]
+    assert abs(obj["exact_log_z"] - RING_EXACT) < 1e-4
+
+
+def test_logz_refuses_bad_settings_and_non_normalisable_energies(capsys):
+    code, _, err = run_cli(capsys, "logz", "--energy", "x**2", "--method", "ais", "--particles", "1")
+    assert code == 2 and "particles: must be >= 2" in err
+    code, _, err = run_cli(capsys, "logz", "--energy", "-x**2", "--method", "ais")
+    assert code == 2 and "not normalisable" in err
+    code, _, err = run_cli(capsys, "logz", "--energy", "x**2", "--method", "magic")
+    assert code == 2 and "choose one of exact, is, ais, rais, bdmc" in err
+
+
+def test_logz_from_a_preset(capsys):
+    code, out, err = run_cli(capsys, "logz", "ring_mle", "--json")
+    assert code == 0, err
+    assert json.loads(out)["method"] == "exact"

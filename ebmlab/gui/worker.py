@@ -69,6 +69,11 @@ class TrainingWorker(QObject):
         self._snapshot: Snapshot | None = None
         self._landscape: Landscape | None = None
         self._speed: float | None = None
+        self._ais = None  # AISRunner while an AIS run is active
+        self._ais_update = None
+        self._ais_speed: float | None = 30.0
+        self._ais_next = 0.0
+        self._ais_token = 0
         self._next_step_at = 0.0
         self._next_run_id = 0
         self.steps_per_second = 0.0
@@ -81,6 +86,10 @@ class TrainingWorker(QObject):
     def latest(self) -> tuple[Snapshot | None, Landscape | None]:
         with self._lock:
             return self._snapshot, self._landscape
+
+    def latest_ais(self):
+        with self._lock:
+            return self._ais_update
 
     def stop(self) -> None:
         self._stop.set()
@@ -98,7 +107,9 @@ class TrainingWorker(QObject):
         while not self._stop.is_set():
             s = self._session
             now = time.perf_counter()
-            if s is not None and s.wants_step:
+            if self._ais is not None:
+                wait = self._ais_wait(now)
+            elif s is not None and s.wants_step:
                 wait = max(0.0, self._next_step_at - now) if self._speed else 0.0
             else:
                 wait = 0.03
@@ -109,6 +120,9 @@ class TrainingWorker(QObject):
             if cmd is not None:
                 self._handle(cmd)
                 continue  # drain all pending commands before stepping
+            if self._ais is not None:
+                self._step_ais()
+                continue
             s = self._session
             if s is None:
                 continue
@@ -155,6 +169,84 @@ class TrainingWorker(QObject):
                 last_land = now
         self.stopped.emit()
 
+    # ---------------------------------------------------------------- AIS mode
+    def _ais_wait(self, now: float) -> float:
+        a = self._ais
+        if not (a.playing or a.pending_steps):
+            return 0.03
+        return max(0.0, self._ais_next - now) if (self._ais_speed and a.playing) else 0.0
+
+    def _step_ais(self) -> None:
+        from .ais_runner import AISUpdate
+
+        a = self._ais
+        now = time.perf_counter()
+        if not (a.playing or a.pending_steps) or (a.playing and self._ais_speed and now < self._ais_next):
+            return
+        try:
+            upd = a.advance()
+        except Exception as e:  # a failed AIS run never takes the window down
+            last = a.last
+            a.close()
+            self._ais = None
+            msg = str(e) if isinstance(e, EbmlabError) else f"AIS failed: {type(e).__name__}: {e}"
+            if last is not None:
+                with self._lock:
+                    self._ais_update = AISUpdate(
+                        last.token, "error", last.frame, last.background, last.history, message=msg
+                    )
+            self.failed.emit(msg)
+            return
+        if a.pending_steps:
+            a.pending_steps -= 1
+        self._ais_next = now + (1.0 / self._ais_speed if self._ais_speed else 0.0)
+        if upd is not None:
+            if not a.playing and upd.status == "running":
+                from dataclasses import replace
+
+                upd = replace(upd, status="paused")
+            with self._lock:
+                self._ais_update = upd
+        if a.finished:
+            self._ais = None
+
+    def _handle_ais(self, cmd: Any) -> None:
+        from dataclasses import replace
+
+        from .ais_runner import AISControl, AISRunner, AISSpeed, StartAIS
+
+        if isinstance(cmd, StartAIS):
+            if self._ais is not None:
+                self._ais.close()
+                self._ais = None
+            s = self._session
+            if s is None:
+                return
+            s.apply(Pause())
+            self._ais_token += 1
+            self._ais = AISRunner(s.trainer.energy, cmd, self._ais_token, s.trainer.exp.view.grid)
+            self._ais_next = 0.0
+        elif isinstance(cmd, AISSpeed):
+            self._ais_speed = cmd.frames_per_second
+        elif isinstance(cmd, AISControl) and self._ais is not None:
+            a = self._ais
+            if cmd.action == "play":
+                a.playing = True
+            elif cmd.action == "pause":
+                a.playing = False
+            elif cmd.action == "step":
+                a.playing = False
+                a.pending_steps += 1
+            elif cmd.action == "stop":
+                a.close()
+                self._ais = None
+                with self._lock:
+                    if self._ais_update is not None:
+                        self._ais_update = replace(self._ais_update, status="stopped")
+            if self._ais is not None and self._ais_update is not None and cmd.action == "pause":
+                with self._lock:
+                    self._ais_update = replace(self._ais_update, status="paused")
+
     def _new_run_id(self) -> int:
         self._next_run_id += 1
         return self._next_run_id
@@ -174,6 +266,8 @@ class TrainingWorker(QObject):
                 self.device = str(trainer.device)
                 self._publish_now()
                 self.loaded.emit(trainer.run_id)
+            elif type(cmd).__name__ in ("StartAIS", "AISControl", "AISSpeed"):
+                self._handle_ais(cmd)
             elif s is None:
                 return
             elif isinstance(cmd, SetSpeed):

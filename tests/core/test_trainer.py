@@ -151,3 +151,21 @@ def test_snapshot_is_numpy_and_copied():
     assert land.kind == "image" and land.energy.shape == (32, 32)
     cell = (6 / 32) ** 2
     assert abs(np.exp(land.log_density).sum() * cell - 1) < 1e-9
+
+
+def test_all_estimators_train_the_same_model_switching_between_steps():
+    from ebmlab.core.estimators import ESTIMATORS
+
+    s = Session(Trainer(exp(**{"chains.n": 10})))
+    seen = []
+    for name in ESTIMATORS.names():
+        s.apply(Reconfigure(with_overrides(s.trainer.exp, [parse_override(f"estimator.name={name}")])))
+        for _ in range(3):
+            s.apply(Step(1))
+            assert s.advance()
+        t = s.trainer
+        assert t.status != "error", t.message
+        assert t.estimator.name == name and math.isfinite(t.metrics["loss"])
+        seen.append(name)
+    assert s.trainer.step_count == 3 * len(seen) and s.run_id == 0  # one run, never reset
+    assert set(seen) == {"cd", "pcd", "pl", "sm", "dsm", "nce", "mle"}

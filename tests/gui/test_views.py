@@ -96,13 +96,26 @@ def test_landscape_image_points_and_trails(qtbot, tmp_path):
     assert v.points["negatives"].count() == 0  # MLE has no negatives
     assert v.trails.acc.sum() > 0
     assert_not_blank(v, tmp_path / "landscape.png")
+    v.set_snapshot(snap)
+    assert v.trails.acc.sum() > 1.5 * len(snap.chains)  # the previous frame fades, the new one adds
     v.set_options(trails=False)
-    v.set_options(trails=True)  # toggling clears the trails
-    assert v.trails.acc.sum() == 0
+    v.set_options(trails=True)  # toggling clears the trails; the redraw splats the current frame once
+    assert v.trails.acc.sum() == pytest.approx(len(snap.chains))
     v.set_snapshot(dataclasses.replace(snap, chains=np.array([[2.0, -2.0]] * 5, np.float32)))
     iy, ix = np.unravel_index(np.argmax(v.trails.acc), v.trails.acc.shape)  # acc[iy, ix] over the box
     assert (ix, iy) == (int((2 + 3) / 6 * 256), int((-2 + 3) / 6 * 256))
     assert v.points["chains"].count() == 5
+
+
+def test_snapshot_before_landscape(qtbot):
+    t = ring_trainer(2)
+    v = LandscapeView()
+    qtbot.addWidget(v)
+    v.set_snapshot(t.snapshot())  # the worker's first snapshot may beat the first landscape
+    assert v.points["chains"].count() == 500
+    v.set_landscape(t.landscape(32))
+    v.set_snapshot(t.snapshot())
+    assert v.trails.acc.sum() > 0
 
 
 def test_landscape_options_contours_arrows_layers(qtbot):
@@ -154,6 +167,26 @@ def test_nce_boundary_from_landscape_extras(qtbot):
     assert len(r) > 0 and np.allclose(r, 1.0, atol=0.1)
     v.set_landscape(land)
     assert len(v.boundary_item.xData) == 0
+
+
+def test_slice_view_for_3d_model(qtbot):
+    raw = {
+        "schema_version": 1,
+        "model": {"kind": "expression", "expression": "(x**2 + y**2 + z**2 - 1)**2"},
+        "data": {"kind": "points", "points": np.random.default_rng(0).normal(size=(40, 3)).round(3).tolist()},
+        "estimator": {"name": "dsm"},
+        "sampler": {"name": "mala"},
+    }
+    t = trained(raw, 2)
+    land = t.landscape(32)
+    assert land.kind == "slice"
+    v = LandscapeView()
+    qtbot.addWidget(v)
+    v.set_landscape(land)
+    v.set_snapshot(t.snapshot())
+    assert v.image.image.shape == (32, 32)
+    assert f"z = {land.slice_at:.2f}" in v.map.titleLabel.text
+    assert v.points["noisy"].count() > 0  # 3-D points are drawn by their (x, y)
 
 
 def test_iso_segments_and_score_arrows():

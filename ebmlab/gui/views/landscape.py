@@ -45,6 +45,7 @@ class LandscapeView(QWidget):
         self._rect: QRectF | None = None
         self._legend_keys: tuple = ()
         self._curve_range: tuple = ()
+        self._ranged = False
         self._styles: dict[str, str] = {}
         self._label_cache: tuple = (None, None)
         self._jitter = np.random.default_rng(0).uniform(-1, 1, 20_000)
@@ -163,6 +164,7 @@ class LandscapeView(QWidget):
         self.map.setTitle(None)
         self.curve.setTitle(None)
         self._curve_range = ()
+        self._ranged = False
         self._refresh_legend(None)
 
     def set_landscape(self, land: Landscape) -> None:
@@ -280,6 +282,9 @@ class LandscapeView(QWidget):
                 self._styles[name] = tag
                 item.set_style(colors=cols or [theme.color(name, POINT_ALPHA[name])])
             item.set_points(arr, groups)
+        if self._rect is None and self.points["data"].count() and not self._ranged:
+            self._ranged = True  # no landscape yet: frame the data once
+            self.map.autoRange(items=[self.points["data"]])
         chains = snap.chains
         if self._trails and self._rect is not None and chains is not None and chains.ndim == 2 and chains.shape[1] > 1:
             self.trails.splat(chains)
@@ -348,8 +353,10 @@ class LandscapeView(QWidget):
         curve = self._mode == "curve"
         if curve:
             keys = ["model", "data_hist", "chain_hist"] + [k for k in keys if k not in ("data", "chains")]
-        elif self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
-            keys.append("boundary")
+        else:
+            if self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
+                keys.append("boundary")
+            keys += [k for k, on in (("contours", self._contours), ("arrows", self._arrows)) if on]
         keys = (self._show, *keys)
         if keys == self._legend_keys:
             return
@@ -363,5 +370,8 @@ class LandscapeView(QWidget):
                 legend.addItem(theme.legend_sample(meaning, symbol=False), label)
             else:
                 meaning = "negatives" if k == "pcd" else k
-                legend.addItem(theme.legend_sample(meaning, symbol=k != "boundary"), theme.LABELS[k])
+                line = k in ("boundary", "contours", "arrows")
+                legend.addItem(theme.legend_sample(meaning, symbol=not line), theme.LABELS[k])
         theme.style_legend(legend)
+        for sample, _ in legend.items:  # swatches of stand-in items: clicking them would toggle nothing
+            sample.setAcceptedMouseButtons(Qt.NoButton)

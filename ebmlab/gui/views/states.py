@@ -60,6 +60,7 @@ class StateView(QWidget):
         self._snap: Snapshot | None = None
         self._order = np.zeros(0, np.int64)
         self._lookup = np.zeros(0, np.int64)
+        self._samples_shape: tuple = ()
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.BG)
         lay = QVBoxLayout(self)
@@ -126,6 +127,7 @@ class StateView(QWidget):
             item.setOpts(x=[], height=[])
         self.patterns_img.clear()
         self.samples_img.clear()
+        self._samples_shape = ()
         self.bars_plot.setTitle(None)
 
     def set_landscape(self, land: Landscape) -> None:
@@ -174,7 +176,9 @@ class StateView(QWidget):
         img = mosaic(shown, pattern_shape(chains.shape[1]))
         self.samples_img.setImage(img, autoLevels=False, levels=(0, 2))
         self.samples_img.setRect(QRectF(0, 0, img.shape[0], img.shape[1]))
-        self.samples_vb.autoRange(padding=0.02)
+        if img.shape != self._samples_shape:
+            self._samples_shape = img.shape
+            self.samples_vb.autoRange(padding=0.02)
 
     # ------------------------------------------------------------------ internals
     def _frequencies(self, rows: np.ndarray | None) -> np.ndarray | None:

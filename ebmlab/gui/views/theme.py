@@ -29,6 +29,7 @@ COLORS: dict[str, str] = {
     "c": "#7dff5a",
     "loss": "#9ecbff",
     "contour": "#ffffff",
+    "contours": "#ffffff",
     "arrows": "#ffffff",
     "boundary": "#7dff5a",
 }
@@ -39,7 +40,9 @@ LABELS: dict[str, str] = {
     "pcd": "PCD chains (bright = young)",
     "noisy": "DSM noisy data",
     "noise": "NCE noise",
-    "boundary": "NCE boundary",
+    "boundary": "NCE boundary (log-ratio 0)",
+    "contours": "E = E_min + 0.5, 2, 4, 8",
+    "arrows": "score -∇E(x)",
 }
 # categorical colours for labelled data (muted, so the model's samples stay the loudest thing)
 # (warm/neutral only: blue, pink, violet and lime belong to chains, negatives, noisy and noise)
