@@ -61,9 +61,9 @@ class AISRunner:
     def __init__(self, energy, start: StartAIS, token: int, view_grid: int = 128):
         import torch
 
+        from ..core.params import from_dict
         from ..core.partition.ais import AISParams, ais_frames, validate_params
         from ..core.partition.importance import default_base
-        from ..core.params import from_dict
 
         self.token = token
         self.energy = copy.deepcopy(energy).double()
