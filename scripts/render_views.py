@@ -26,8 +26,8 @@ def trainer(raw: dict | None = None, overrides: dict | None = None):
     from ebmlab.core.trainer import Trainer
 
     if raw is None:
-        raw = json.loads((ROOT / "presets" / "ring_mle.json").read_text())
-        lp = load_preset(ROOT / "presets" / "ring_mle.json")
+        raw = json.loads((ROOT / "presets" / "01_partition_function.json").read_text())
+        lp = load_preset(ROOT / "presets" / "01_partition_function.json")
         resolve = lp.resolve
     else:
         resolve = None

@@ -87,7 +87,7 @@ def test_sample_writes_npy(capsys, tmp_path):
 
 
 def test_run_is_reproducible_and_writes_outputs(capsys, tmp_path):
-    args = ["run", "ring_mle", "--steps", "40", "--json", "--set", "training.eval_every=20"]
+    args = ["run", "01_partition_function", "--steps", "40", "--json", "--set", "training.eval_every=20"]
     code1, out1, _ = run_cli(capsys, *args, "--out", str(tmp_path / "a"))
     code2, out2, _ = run_cli(capsys, *args, "--out", str(tmp_path / "b"))
     assert code1 == code2 == 0
@@ -148,6 +148,6 @@ def test_logz_refuses_bad_settings_and_non_normalisable_energies(capsys):
 
 
 def test_logz_from_a_preset(capsys):
-    code, out, err = run_cli(capsys, "logz", "ring_mle", "--json")
+    code, out, err = run_cli(capsys, "logz", "01_partition_function", "--json")
     assert code == 0, err
     assert json.loads(out)["method"] == "exact"

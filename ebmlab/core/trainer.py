@@ -75,6 +75,7 @@ class Trainer:
         self.metrics: dict[str, float] = {}
         self.info: dict = {}
         self.logz_warning: str | None = None
+        self._logz_pool: list = []
         self._build_data()
         self._build_optimiser()
         self._build_sampler()
@@ -119,6 +120,7 @@ class Trainer:
         to = dict(device=self.device, dtype=self.dtype)
         self.train_data = torch.as_tensor(ds.points[train], **to)
         self.holdout = torch.as_tensor(ds.points[hold], **to) if n_hold else self.train_data
+        self.train_labels = None if ds.labels is None else torch.as_tensor(ds.labels[train], device=self.device)
         self.data_draw = ds.points[train][:DRAW_LIMIT].astype(np.float32)
         self.labels_draw = None if ds.labels is None else ds.labels[train][:DRAW_LIMIT]
         self.batch_gen = self._gen(1)
@@ -130,8 +132,9 @@ class Trainer:
     def _build_optimiser(self) -> None:
         o = self.exp.optimiser
         params = [p for p in self.energy.parameters() if p.requires_grad]
+        self.frozen = not params  # nothing to train: steps only move the chains and estimate log Z
         if not params:
-            raise EbmlabError("the model has no trainable parameters (mark some as trainable)")
+            params = [torch.nn.Parameter(torch.zeros(0, device=self.device))]
         if o.name == "adam":
             self.optimiser = torch.optim.Adam(params, lr=o.lr)
         else:
@@ -158,7 +161,7 @@ class Trainer:
         if want not in est.spaces:
             raise ConfigError([f"estimator.name: {est.name!r} does not train {want} models"])
         params = check(self.exp.estimator.settings, "estimator")
-        ctx = EstimatorContext(self.energy.space, self.train_data, self.sampler, self.sampler_params)
+        ctx = EstimatorContext(self.energy.space, self.train_data, self.sampler, self.sampler_params, self.train_labels)
         self.estimator = est
         self.estimator_impl = est.make(params, ctx)
         self.est_gen = self._gen(2)
@@ -208,8 +211,15 @@ class Trainer:
             g["lr"] = self.lr()
         self.optimiser.zero_grad(set_to_none=True)
         step_no = self.step_count + 1
+        if self.frozen and not self.estimator_impl.extra_parameters(self.est_state):
+            return self._after_step(step_no, None, {})
         try:
-            loss, est_state, info = self.estimator_impl.loss(self.energy, batch, self.est_state, self.est_gen)
+            impl = self.estimator_impl
+            if self.train_labels is not None and hasattr(impl, "loss_labelled"):
+                labels = self.train_labels[idx]
+                loss, est_state, info = impl.loss_labelled(self.energy, batch, labels, self.est_state, self.est_gen)
+            else:
+                loss, est_state, info = impl.loss(self.energy, batch, self.est_state, self.est_gen)
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 return self._blow_up(f"the {self.estimator.name} loss became {loss_value} at step {step_no}")
@@ -228,13 +238,19 @@ class Trainer:
         self.est_state = est_state
         for keep, p in zip(self._last_good, params):
             keep.copy_(p.detach())
+        self._logz_pool.clear()  # the model changed: earlier log Z estimates are of another model
+        return self._after_step(step_no, loss_value, info)
+
+    def _after_step(self, step_no: int, loss_value: float | None, info: dict) -> bool:
+        exp = self.exp
         self.step_count = step_no
         self.info = info
-        self.metrics["loss"] = loss_value
+        if loss_value is not None:
+            self.metrics["loss"] = loss_value
+            self.history.add("loss", step_no, loss_value)
         self.metrics["lr"] = self.lr()
         if "c" in info:
             self.metrics["c"] = float(info["c"])
-        self.history.add("loss", step_no, loss_value)
         self._step_chains()
         if step_no % exp.training.eval_every == 0:
             self.evaluate()
@@ -334,6 +350,12 @@ class Trainer:
         except EbmlabError as e:
             self.logz_warning = f"log Z estimate at step {self.step_count} failed: {e}"
             return
+        if self.frozen:  # the same model every time: pool all estimates so far (the error bar shrinks)
+            from .partition.stats import combine_runs
+
+            self._logz_pool.append(est)
+            if len(self._logz_pool) > 1:
+                est = combine_runs(self._logz_pool)
         self.metrics["logz_estimate"] = est.log_z
         self.metrics["logz_stderr"] = est.stderr
         self.logz_warning = est.warnings[0] if est.warnings else None

@@ -81,6 +81,11 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.open_preset(preset or default_preset_path())
 
+    def presenter_on(self) -> bool:
+        from .views import theme
+
+        return theme.presenter()
+
     # ------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
         self.transport = TransportBar()
@@ -325,6 +330,30 @@ class MainWindow(QMainWindow):
 
     def toggle_settings(self) -> None:
         self.settings_scroll.setVisible(not self.settings_scroll.isVisible())
+
+    def toggle_presenter(self) -> None:
+        """Presenter mode: full screen, large fonts and markers, settings collapsed, notes visible."""
+        from .views import theme
+
+        on = not theme.presenter()
+        theme.set_presenter(on)
+        for w in (self.landscape, self.states, self.plots, self.settings_panel, self.notes, self.ais_tab):
+            if w is not None and hasattr(w, "set_presenter"):
+                w.set_presenter(on)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * (1.5 if on else 1 / 1.5))
+        for w in (self.transport, self.menuBar(), self.statusBar(), self.tabs.tabBar(), self.banner):
+            w.setFont(font)
+        self.settings_scroll.setVisible(not on)
+        self.notes.setVisible(True)
+        if on:
+            self._was_full = self.isFullScreen()
+            self.showFullScreen()
+        elif not getattr(self, "_was_full", False):
+            self.showNormal()
+        self.statusBar().showMessage(
+            "presenter mode: Ctrl+B shows the settings, H lists the keys, P leaves" if on else "", 8000
+        )
 
     def show_help(self) -> None:
         from .help_overlay import HelpOverlay

@@ -20,6 +20,14 @@ SHORTCUTS: list[tuple[str, str]] = [
 ]
 
 
+def lesson_number(stem: str) -> int | None:
+    """'03_score_matching' -> 3 (lessons 1-10 get the number keys 1-9, 0); others -> None."""
+    head = stem.split("_", 1)[0]
+    if head.isdigit() and 1 <= int(head) <= 10:
+        return int(head)
+    return None
+
+
 def _action(win, text: str, slot, shortcuts: tuple[str, ...] = ()) -> QAction:
     act = QAction(text, win)
     if shortcuts:
@@ -45,9 +53,11 @@ def build_menus(win) -> None:
     file.addAction(_action(win, "&Quit", win.close, ("Ctrl+Q",)))
 
     presets = bar.addMenu("&Presets")
-    for i, (path, name, desc) in enumerate(bundled_presets()):
-        key = (str((i + 1) % 10),) if i < 10 else ()
-        label = f"{i + 1}. {name}" if i < 10 else name
+    presets.setToolTipsVisible(True)
+    for path, name, desc in bundled_presets():
+        number = lesson_number(path.stem)
+        key = (str(number % 10),) if number is not None else ()
+        label = f"{number}. {name}" if number is not None else name
         act = _action(win, label, lambda _=False, p=path: win.open_preset(p), key)
         act.setToolTip(desc)
         act.setStatusTip(desc)

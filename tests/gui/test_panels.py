@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def ring_experiment():
-    return experiment_from_dict(json.loads((ROOT / "presets" / "ring_mle.json").read_text()))
+    return experiment_from_dict(json.loads((ROOT / "presets" / "01_partition_function.json").read_text()))
 
 
 def type_into(qtbot, edit: QLineEdit, text: str) -> None:

@@ -19,7 +19,7 @@ from ebmlab.gui.views.items import iso_segments, score_segments
 from ebmlab.gui.views.states import mosaic, pattern_shape, state_codes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RING = ROOT / "presets" / "ring_mle.json"
+RING = ROOT / "presets" / "01_partition_function.json"
 ONE_D = {
     "schema_version": 1,
     "model": {"kind": "expression", "expression": "(x**2-1)**2"},

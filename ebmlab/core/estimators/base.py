@@ -4,6 +4,8 @@ An estimator is bound to its settings and context by `make(params, ctx) -> impl`
     init(energy, gen) -> state                         (NamedTuple or None; e.g. PCD's chains)
     loss(energy, batch, state, gen) -> (loss, state, info)
     extra_parameters(state) -> list[torch.nn.Parameter]  (learned by the optimiser too, e.g. NCE's c)
+An impl may also define `loss_labelled(energy, batch, labels, state, gen)`: the trainer calls it
+instead of `loss` when the data set has class labels (labels: (b,) int64), e.g. for JEM.
 `loss` is a scalar tensor whose gradient w.r.t. the energy's parameters is the estimator's update
 direction (minimised by the optimiser). `info` is a dict of what the window draws and the metrics
 show; known keys: 'negatives' (n,d) CD/PCD negative samples, 'chains' (n,d) PCD persistent chains,
@@ -36,6 +38,7 @@ class EstimatorContext:
     data: Tensor
     sampler: Sampler | None = None
     sampler_params: Any = None
+    labels: Tensor | None = None  # (n,) int64 class labels of `data`, when the data set has them
 
 
 class EstimatorImpl(Protocol):
