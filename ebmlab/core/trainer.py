@@ -386,7 +386,22 @@ class Trainer:
         )
 
     def landscape(self, grid: int = 128) -> Landscape:
-        return self.evaluator.landscape(self.run_id, self.step_count, grid)
+        """The model on a grid; for NCE in 2-D also its classifier's log-ratio field
+        G(x) = -E(x) - c - log q(x) - log nu in extras['nce_log_ratio'] (the decision boundary is G = 0)."""
+        land = self.evaluator.landscape(self.run_id, self.step_count, grid)
+        state = self.est_state
+        if self.estimator.name == "nce" and land.kind == "image" and hasattr(state, "noise"):
+            from dataclasses import replace
+
+            from .grid import make_grid
+
+            g = make_grid(self.energy.space, land.energy.shape)
+            with torch.no_grad():
+                lq = state.noise.log_prob(g.points(device=self.device)).double().cpu().numpy().reshape(g.shape)
+            nu = float(getattr(self.exp.estimator.settings, "nu", 1.0))
+            field = -land.energy - float(state.c.detach()) - lq - math.log(nu)
+            land = replace(land, extras={**land.extras, "nce_log_ratio": field})
+        return land
 
     def summary(self) -> dict:
         """JSON-ready numbers of the run (for `ebmlab run --json`)."""

@@ -169,3 +169,19 @@ def test_all_estimators_train_the_same_model_switching_between_steps():
         seen.append(name)
     assert s.trainer.step_count == 3 * len(seen) and s.run_id == 0  # one run, never reset
     assert set(seen) == {"cd", "pcd", "pl", "sm", "dsm", "nce", "mle"}
+
+
+def test_nce_landscape_carries_the_decision_boundary_field():
+    t = Trainer(exp(**{"estimator.name": "nce"}))
+    for _ in range(5):
+        t.step()
+    land = t.landscape(32)
+    field = land.extras["nce_log_ratio"]
+    assert field.shape == (32, 32)
+    # G = -E - c - log q - log nu, computed independently at one grid point
+    import torch
+
+    x = torch.tensor([[land.axes[0][3], land.axes[1][7]]], dtype=torch.float64)
+    st = t.est_state
+    g = -t.energy(x) - st.c.detach() - st.noise.log_prob(x) - math.log(t.exp.estimator.settings.nu)
+    assert abs(float(g) - field[3, 7]) < 1e-9
