@@ -9,7 +9,6 @@ A trajectory that ends with a non-finite energy or gradient is rejected.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..params import param
-from .base import Info, Sampler, register
+from .base import Info, Sampler, metropolis, register
 
 
 class HMCState(NamedTuple):
@@ -58,12 +57,8 @@ def step(gen: torch.Generator, state: HMCState, energy, params: HMCParams) -> tu
     log_alpha = (p0 * p0 - p * p).sum(dim=1)
     log_alpha.mul_(0.5).add_(e0).sub_(e)
     log_alpha = log_alpha + g.sum(dim=1) * 0.0  # NaN/inf in grad E(x') -> NaN -> reject
-    log_alpha = torch.nan_to_num(log_alpha, nan=-math.inf, posinf=-math.inf)
-    u = torch.rand(e0.shape, generator=gen, dtype=x0.dtype, device=x0.device)
-    acc = u.log_() < log_alpha
-    acc_col = acc.unsqueeze(1)
-    new = HMCState(torch.where(acc_col, x, x0), torch.where(acc, e, e0), torch.where(acc_col, g, g0))
-    return new, Info(log_alpha.clamp_(max=0.0).exp_(), acc.to(x0.dtype))
+    fields, info = metropolis(gen, log_alpha, (x0, e0, g0), (x, e, g))
+    return HMCState(*fields), info
 
 
 register(

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from ..params import param
-from .base import Info, Sampler, register
+from .base import Info, Sampler, metropolis, register
 
 
 class LangevinState(NamedTuple):
@@ -98,12 +98,8 @@ def mala_step(gen: torch.Generator, state: LangevinState, energy, params: MALAPa
     log_alpha = (z * z - r * r).sum(dim=1)
     log_alpha.mul_(0.5).add_(e).sub_(ep)
     # NaN/inf anywhere (E', grad E') makes log_alpha non-finite -> reject.
-    log_alpha = torch.nan_to_num(log_alpha, nan=-math.inf, posinf=-math.inf)
-    u = torch.rand(e.shape, generator=gen, dtype=x.dtype, device=x.device)
-    acc = u.log_() < log_alpha
-    acc_col = acc.unsqueeze(1)
-    new = LangevinState(torch.where(acc_col, xp, x), torch.where(acc, ep, e), torch.where(acc_col, gp, g))
-    return new, Info(log_alpha.clamp_(max=0.0).exp_(), acc.to(x.dtype))
+    fields, info = metropolis(gen, log_alpha, (x, e, g), (xp, ep, gp))
+    return LangevinState(*fields), info
 
 
 register(

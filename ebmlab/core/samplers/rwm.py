@@ -6,7 +6,6 @@ One step costs one energy evaluation (no gradients). Non-finite E(x') is rejecte
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -14,7 +13,7 @@ import torch
 from torch import Tensor
 
 from ..params import param
-from .base import Info, Sampler, register
+from .base import Info, Sampler, metropolis, register
 
 
 class RWMState(NamedTuple):
@@ -46,11 +45,8 @@ def step(gen: torch.Generator, state: RWMState, energy, params: RWMParams) -> tu
     xp = torch.randn(x.shape, generator=gen, dtype=x.dtype, device=x.device)
     xp.mul_(params.step_size).add_(x)
     ep = _energy(energy, xp)
-    log_alpha = torch.nan_to_num(e - ep, nan=-math.inf, posinf=-math.inf)
-    u = torch.rand(e.shape, generator=gen, dtype=x.dtype, device=x.device)
-    acc = u.log_() < log_alpha
-    new = RWMState(torch.where(acc.unsqueeze(1), xp, x), torch.where(acc, ep, e))
-    return new, Info(log_alpha.clamp_(max=0.0).exp_(), acc.to(x.dtype))
+    fields, info = metropolis(gen, e - ep, (x, e), (xp, ep))
+    return RWMState(*fields), info
 
 
 register(
