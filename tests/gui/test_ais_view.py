@@ -1,5 +1,6 @@
 """The AIS tab, driven like a user would (offscreen): run to the end, pause / step, stop mid-run."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,53 @@ def test_numpy_helpers():
     assert np.allclose(log_f_beta(Bg, 0.0), Bg.log_q) and np.allclose(log_f_beta(Bg, 1.0), -Bg.energy)
     cls = weight_classes(np.array([0.0, -1.0, -50.0, -np.inf, np.nan]))
     assert cls[0] == cls.max() and cls[0] > cls[1] > cls[2] == cls[3] == cls[4] == 0
+
+
+ONE_D = {
+    "schema_version": 1,
+    "name": "double well",
+    "model": {"kind": "expression", "expression": "(x**2-1)**2"},
+    "data": {"kind": "energy", "expression": "(x**2-1)**2"},
+    "estimator": {"name": "mle"},
+    "sampler": {"name": "mala"},
+}
+BINARY = {
+    "schema_version": 1,
+    "name": "binary",
+    "model": {"kind": "boltzmann", "units": 9},
+    "data": {"kind": "bars_and_stripes", "size": 3},
+    "estimator": {"name": "pl"},
+    "sampler": {"name": "gibbs"},
+}
+
+
+@pytest.mark.parametrize("preset", [ONE_D, BINARY], ids=["1d-curve", "binary"])
+def test_other_spaces_run_to_the_end(preset, qtbot, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(preset))
+    w = MainWindow(path)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w._shown_snapshot is not None and w.experiment is not None, timeout=TIMEOUT)
+        w.tabs.setCurrentWidget(w.ais_tab)
+        panel = w.ais_tab
+        panel.set_settings(particles=300, temps=60)
+        panel.speed_combo.setCurrentIndex(panel.speed_combo.count() - 1)
+        panel.start()
+        qtbot.waitUntil(lambda: panel.finished, timeout=60_000)
+        qtbot.waitUntil(lambda: panel._shown is panel.latest, timeout=TIMEOUT)
+        assert panel.status == "done", panel.warnings_label.text()
+        upd = w.worker.latest_ais()
+        est = upd.frame.result.estimate
+        assert est.exact_log_z is not None and abs(est.log_z - est.exact_log_z) <= 4 * est.stderr + 1e-9
+        assert "AIS log Z" in panel.result_text and "exact" in panel.result_text
+        assert panel.path.has_data() and panel.weights.has_data()
+        if preset is BINARY:
+            assert panel.settings["kernel"] == "gibbs" and upd.background.kind == "none"
+            assert panel.density.note.isVisible()
+        else:
+            assert upd.background.kind == "curve"
+            assert len(panel.density.curve.getData()[0]) > 100 and len(panel.density.hist.getData()[1]) > 0
+    finally:
+        w.close()

@@ -66,10 +66,8 @@ def finite_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def style(plot: pg.PlotItem, **kw) -> None:
-    """theme.style_plot, then no SI prefix for sure: pyqtgraph 0.14's enableAutoSIPrefix(False) still computes
-    a prefix from the current range (a label-less axis spanning < 1 got its ticks scaled by 1000)."""
+    """theme.style_plot with a title that may be clipped rather than widen the plot."""
     theme.style_plot(plot, **kw)
-    no_si_prefix(plot)
     loose_title(plot)
 
 
@@ -77,12 +75,6 @@ def loose_title(plot: pg.PlotItem) -> None:
     """A long title may be clipped, never widen the plot past its widget (that crops the right edge)."""
     plot.titleLabel.setMinimumWidth(0)
 
-
-def no_si_prefix(plot: pg.PlotItem) -> None:
-    for name in ("left", "bottom", "right", "top"):
-        ax = plot.getAxis(name)
-        ax.setSIPrefixEnableRanges(())
-        ax.updateAutoSIPrefix()
 
 
 def _plot(title: str) -> tuple[pg.PlotWidget, pg.PlotItem]:
@@ -137,6 +129,7 @@ class DensityPlot:
         self.hist.setVisible(bg.kind == "curve")
         self.note.setVisible(False)
         self.scatter.setData([], [])
+        self.legend.setVisible(False)
         if bg.kind == "image":
             xs, ys = bg.axes
             dx, dy = float(xs[1] - xs[0]), float(ys[1] - ys[0])
@@ -157,7 +150,6 @@ class DensityPlot:
             p.setAspectLocked(False)
             p.enableAutoRange()
             p.setLabel("left", "x₂")
-        no_si_prefix(p)
 
     def set_frame(self, frame, bg) -> None:
         if self._bg is None or bg.energy is not self._bg.energy or bg.kind != self.kind:
@@ -186,6 +178,7 @@ class DensityPlot:
             title = f"f_β (line), particles (histogram)   ·   β = {beta:.3f}"
         elif parts.ndim == 2 and parts.shape[1] >= 2 and bg.energy is None and _continuous(parts):
             self._points(parts[:, 0], parts[:, 1], cls)
+            self.note.setVisible(False)
             title = f"Particles (first two coordinates)   ·   β = {beta:.3f}"
         else:
             self.scatter.setData([], [])
@@ -195,7 +188,10 @@ class DensityPlot:
             title = f"β = {beta:.3f}"
         self.plot.setTitle(title, color=theme.FG, size=theme.pt(12))
         loose_title(self.plot)
-        self.legend.setVisible(self.kind != "curve" and len(parts) > 0)
+        note = self.note.isVisible()
+        self.legend.setVisible(self.kind != "curve" and len(parts) > 0 and not note)
+        for ax in ("left", "bottom"):
+            self.plot.showAxis(ax, not note)
 
     def _points(self, x: np.ndarray, y: np.ndarray, cls: np.ndarray) -> None:
         order = np.argsort(cls, kind="stable")  # heavy particles on top
@@ -266,10 +262,10 @@ class PathPlot:
             p.addItem(it)
         p.setXRange(0, 1, padding=0.02)
         p.enableAutoRange(x=False)
-        self.legend = pg.LegendItem(offset=(6, 6))  # top left: log Z_beta usually rises toward beta = 1
+        self.legend = pg.LegendItem(offset=(-8, -8))
         self.legend.setParentItem(p.vb)
         self.legend.addItem(self.estimate, "AIS running estimate ±2 SE")
-        self.legend.addItem(self.exact, "exact log Z_β (quadrature)")
+        self.legend.addItem(self.exact, "exact log Z_β")
         self._exact_key = None
         self.apply_style()
 
@@ -300,19 +296,19 @@ class PathPlot:
     def set_exact(self, bg) -> None:
         """The exact path: the core's curve at the end when present, else quadrature of the background."""
         if bg.exact_log_z_beta is not None and bg.betas is not None:
-            key = ("core", id(bg.exact_log_z_beta))
-            if key != self._exact_key:
-                self._exact_key = key
-                self.exact.setData(*finite_xy(bg.betas, bg.exact_log_z_beta))
+            key, make = ("core", id(bg.exact_log_z_beta)), lambda: finite_xy(bg.betas, bg.exact_log_z_beta)
         elif bg.kind in ("image", "curve") and bg.energy is not None:
-            key = ("grid", id(bg.energy))
-            if key != self._exact_key:
-                self._exact_key = key
-                b = np.linspace(0.0, 1.0, 201)
-                self.exact.setData(*finite_xy(b, exact_path(bg, b)))
-        elif self._exact_key is not None:
-            self._exact_key = None
-            self.exact.setData([], [])
+            b = np.linspace(0.0, 1.0, 201)
+            key, make = ("grid", id(bg.energy)), lambda: finite_xy(b, exact_path(bg, b))
+        else:
+            key, make = None, lambda: (np.zeros(0), np.zeros(0))
+        if key == self._exact_key:
+            return
+        self._exact_key = key
+        x, y = make()
+        self.exact.setData(x, y)
+        rising = not len(y) or y[-1] >= 0  # the legend goes where the path is not: bottom or top right
+        self.legend.anchor((1, 1) if rising else (1, 0), (1, 1) if rising else (1, 0), (-8, -8) if rising else (-8, 8))
 
     def has_data(self) -> bool:
         return self.estimate.xData is not None and len(self.estimate.xData) > 0

@@ -182,8 +182,8 @@ class AISPanel(QWidget):
         self.detail_label.setFont(theme.font(11))
         _paint(self.detail_label, theme.MUTED)
         self.warnings_label.setFont(theme.font(12))
-        self.result_plot.widget.setFixedHeight(int(160 * theme.scale()))
-        self.result_plot.widget.setFixedWidth(int(260 * theme.scale()))
+        grow = min(theme.scale(), 1.3)  # room for the plots above in presenter mode
+        self.result_plot.widget.setFixedSize(int(260 * grow), int(160 * grow))
 
     def set_presenter(self, on: bool) -> None:
         theme.set_presenter(on)

@@ -145,7 +145,11 @@ def style_plot(
         ax.setStyle(tickFont=tick, tickTextOffset=int(4 * scale()))
         ax.setPen(pg.mkPen(MUTED))
         ax.setTextPen(pg.mkPen(FG))
+        # pyqtgraph 0.14 still derives a prefix from the range after enableAutoSIPrefix(False): a label-less
+        # axis spanning < 1 got its ticks scaled by 1000. No enable ranges + an update removes it for sure.
         ax.enableAutoSIPrefix(False)
+        ax.setSIPrefixEnableRanges(())
+        ax.updateAutoSIPrefix()
     if left is not None:
         plot.setLabel("left", left, **label_style)
     if bottom is not None:
