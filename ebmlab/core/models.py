@@ -155,6 +155,28 @@ def _build_rbm(s: RBMModel, seed: int) -> Energy:
     return RBM(s.visible, s.hidden, seed=seed, scale=s.init_scale, dtype=F64)
 
 
+@dataclass(frozen=True)
+class ClassifierModel:
+    """A K-class MLP classifier read as an energy: E(x) = -logsumexp_y f(x)[y] (JEM)."""
+
+    dim: int = param(2, lo=1, hi=3)
+    classes: int = param(2, lo=2, hi=16, help="number of classes K (outputs of the network)")
+    width: int = param(64, lo=1, hi=1024)
+    depth: int = param(2, lo=1, hi=8)
+    activation: str = param("silu", choices=("silu", "softplus", "tanh", "relu", "elu"))
+    confine: float = param(0.0, lo=0.0, help="adds confine*|x|^2 to E so the density stays normalisable")
+    box: list[list[float]] | None = None
+
+
+def _build_classifier(s: ClassifierModel, seed: int) -> Energy:
+    from .energies.classifier import ClassifierEnergy
+
+    box = _box(s.box, s.dim)
+    return ClassifierEnergy(
+        s.dim, s.classes, s.width, s.depth, s.activation, box=box, seed=seed, confine=s.confine, dtype=F64
+    )
+
+
 for _kind in (
     ModelKind("expression", ExpressionModel, _build_expression, "a typed energy expression with named parameters"),
     ModelKind("mlp", MLPModel, _build_mlp, "a neural network energy (multi-layer perceptron)"),
@@ -162,6 +184,7 @@ for _kind in (
     ModelKind("mixture", MixtureModel, _build_mixture, "a mixture of Gaussians"),
     ModelKind("boltzmann", BoltzmannModel, _build_boltzmann, "a fully visible Boltzmann machine"),
     ModelKind("rbm", RBMModel, _build_rbm, "a Bernoulli restricted Boltzmann machine"),
+    ModelKind("classifier", ClassifierModel, _build_classifier, "a K-class classifier whose logits define E (JEM)"),
 ):
     MODEL_KINDS.register(_kind.name, _kind)
 

@@ -168,7 +168,7 @@ def test_all_estimators_train_the_same_model_switching_between_steps():
         assert t.estimator.name == name and math.isfinite(t.metrics["loss"])
         seen.append(name)
     assert s.trainer.step_count == 3 * len(seen) and s.run_id == 0  # one run, never reset
-    assert set(seen) == {"cd", "pcd", "pl", "sm", "dsm", "nce", "mle"}
+    assert set(seen) == {"cd", "pcd", "pl", "sm", "dsm", "nce", "mle", "jem"}
 
 
 def test_nce_landscape_carries_the_decision_boundary_field():
