@@ -44,12 +44,17 @@ def resolve_inside(folder: Path, ref: str, where: str = "preset") -> Path:
         raise PresetError(f"{where}: invalid file reference {ref!r}")
     if os.path.isabs(ref) or ref.startswith("~"):
         raise PresetError(f"{where}: file reference {ref!r} must be relative to the preset's folder")
-    base = folder.resolve()
-    target = (base / ref).resolve()
-    if target != base and base not in target.parents:
-        raise PresetError(f"{where}: file reference {ref!r} points outside the preset's folder")
-    if target.exists() and not target.is_file():
-        raise PresetError(f"{where}: {ref!r} is not a regular file")
+    try:
+        base = folder.resolve()
+        target = (base / ref).resolve()
+        if target != base and base not in target.parents:
+            raise PresetError(f"{where}: file reference {ref!r} points outside the preset's folder")
+        if target.exists() and not target.is_file():
+            raise PresetError(f"{where}: {ref!r} is not a regular file")
+    except (OSError, RuntimeError) as e:  # a name too long, a symlink loop, ...
+        raise PresetError(
+            f"{where}: cannot use file reference {ref[:80]!r} ({getattr(e, 'strerror', None) or e})"
+        ) from None
     return target
 
 
@@ -73,12 +78,15 @@ def parse_json_text(raw: bytes, where: str) -> object:
 
 
 def read_limited(path: Path, limit: int, where: str) -> bytes:
-    if not path.exists():
-        raise PresetError(f"{where}: file not found")
-    if not path.is_file():
-        raise PresetError(f"{where}: not a regular file")
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
+    try:
+        if not path.exists():
+            raise PresetError(f"{where}: file not found")
+        if not path.is_file():
+            raise PresetError(f"{where}: not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:  # unreadable, a name too long, /proc/self/mem (EIO), ...
+        raise PresetError(f"{where}: cannot read the file ({e.strerror or e})") from None
     if len(data) > limit:
         raise PresetError(f"{where}: larger than {limit // (1024 * 1024)} MB; refusing to read it")
     return data
@@ -92,9 +100,13 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     import zipfile
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:  # members are read whole: bound what they unpack to
+            unpacked = sum(info.file_size for info in zf.infolist())
+        if unpacked > MAX_WEIGHTS_BYTES:
+            raise ValueError(f"unpacks to {unpacked} bytes, more than {MAX_WEIGHTS_BYTES // 2**20} MB")
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             out = {k: np.array(z[k]) for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError) as e:
         raise PresetError(f"{where}: not a plain .npz of numeric arrays ({e})") from None
     for k, v in out.items():
         if v.dtype.kind not in "fiub":
@@ -118,8 +130,8 @@ def load_preset(path: str | os.PathLike) -> LoadedPreset:
     return LoadedPreset(exp, p, weights)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+def _stage(path: Path, data: bytes) -> str:
+    """Write `data` to a new temporary file beside `path` and fsync it; returns its name (removed on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -127,12 +139,26 @@ def _atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    tmp = _stage(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise
 
 
@@ -147,29 +173,43 @@ def _finite(obj: object) -> bool:
 
 
 def save_preset(exp: Experiment, path: str | os.PathLike, weights: dict[str, np.ndarray] | None = None) -> Path:
-    """Save atomically. With weights, writes `<name>.weights.npz` beside it and references it."""
-    p = Path(path)
-    if weights is not None:
-        wname = p.with_suffix("").name + ".weights.npz"
-        import io
+    """Save atomically. With weights, writes `<name>.weights.npz` beside it and references it.
 
-        buf = io.BytesIO()
-        np.savez(buf, **{k: np.asarray(v) for k, v in weights.items()})
-        try:
-            _atomic_write(p.parent / wname, buf.getvalue())
-        except OSError as e:
-            raise PresetError(f"{p.parent / wname}: could not save ({e.strerror or e})") from None
+    Both files are written in full (temporary files, fsynced) before either replaces its target, so a full
+    disk or a refused experiment never leaves new weights beside the previous JSON, nor any temporary file."""
+    p = Path(path)
+    wpath = p.parent / (p.with_suffix("").name + ".weights.npz")
+    if weights is not None:
         from dataclasses import replace
 
-        exp = replace(exp, weights=wname)
+        exp = replace(exp, weights=wpath.name)
     raw = experiment_to_dict(exp)
     if not _finite(raw):
         raise PresetError(f"{p.name}: the experiment holds a NaN or inf value; not saved")
     text = json.dumps(raw, indent=2, allow_nan=False) + "\n"
+    staged: list[str] = []
+    target = wpath
     try:
-        _atomic_write(p, text.encode("utf-8"))
+        if weights is not None:
+            import io
+
+            buf = io.BytesIO()
+            np.savez(buf, **{k: np.asarray(v) for k, v in weights.items()})
+            staged.append(_stage(wpath, buf.getvalue()))
+        target = p
+        staged.append(_stage(p, text.encode("utf-8")))
+        if weights is not None:
+            target = wpath
+            os.replace(staged[0], wpath)
+            del staged[0]
+        target = p
+        os.replace(staged[0], p)
+        del staged[0]
     except OSError as e:
-        raise PresetError(f"{p}: could not save ({e.strerror or e}); the previous file is unchanged") from None
+        raise PresetError(f"{target}: could not save ({e.strerror or e}); the previous file is unchanged") from None
+    finally:
+        for tmp in staged:
+            _unlink_quietly(tmp)
     return p
 
 

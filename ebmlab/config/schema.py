@@ -229,7 +229,7 @@ def with_overrides(exp: Experiment, overrides: list[tuple[list[str], Any]]) -> E
                 raise ConfigError([f"{'.'.join(path[: i + 1])}: not a section"])
             node = node[key]
         node[path[-1]] = value  # unknown keys are reported by validation
-        if len(path) == 2 and path[1] in ("kind", "name") and path[0] in COMPONENT_SECTIONS:
+        if len(path) == 2 and path[0] in COMPONENT_SECTIONS and path[1] == COMPONENT_SECTIONS[path[0]][0]:
             # switching a component: keep only the selector so the new kind starts from its defaults
             key = COMPONENT_SECTIONS[path[0]][0]
             raw[path[0]] = {key: value}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .errors import EbmlabError
 from .space import ContinuousSpace
 
 DEFAULT_POINTS = {1: 4096, 2: 512, 3: 96}
+MAX_GRID_CELLS = 1 << 25  # points per axis are capped one axis at a time; this caps their product
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,13 @@ def make_grid(space: ContinuousSpace, n: int | tuple[int, ...] | None = None) ->
         n = DEFAULT_POINTS.get(d, 32)
     ns = (n,) * d if isinstance(n, int) else tuple(n)
     if len(ns) != d or min(ns) < 2:
-        raise ValueError(f"grid needs {d} sizes >= 2, got {ns}")
+        raise EbmlabError(f"a grid needs {d} sizes >= 2 (points per axis), got {ns}")
+    cells = math.prod(ns)
+    if cells > MAX_GRID_CELLS:
+        shown = "x".join(map(str, ns))
+        raise EbmlabError(
+            f"a grid of {shown} = {cells:.3g} points is too large (at most {MAX_GRID_CELLS}); use fewer points per axis"
+        )
     axes = []
     vol = 1.0
     for (lo, hi), k in zip(space.box, ns):

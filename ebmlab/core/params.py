@@ -82,6 +82,24 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _fast_float_rows(value: list, item_t: Any) -> list | None:
+    """list[list[float]] of plain finite numbers, checked at once with numpy; None to take the slow path."""
+    if typing.get_origin(item_t) is not list or typing.get_args(item_t) != (float,) or len(value) < 64:
+        return None
+    import numpy as np
+
+    try:
+        arr = np.array(value, dtype=object)
+        if arr.ndim != 2 or any(type(v) not in (int, float) for v in arr.flat):
+            return None
+        num = arr.astype(np.float64)
+    except (ValueError, TypeError):
+        return None
+    if not np.isfinite(num).all():
+        return None
+    return num.tolist()
+
+
 def coerce(value: Any, tp: Any, path: str) -> tuple[Any, str | None]:
     """Convert a JSON value to the annotated type, or explain why it cannot be."""
     origin = typing.get_origin(tp)
@@ -118,9 +136,13 @@ def coerce(value: Any, tp: Any, path: str) -> tuple[Any, str | None]:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, f"{path}: must be a number, got {_fmt(value)}"
-        if not math.isfinite(float(value)):
-            return value, f"{path}: must be a finite number, got {value}"
-        return float(value), None
+        try:
+            as_float = float(value)
+        except OverflowError:  # an integer too large for a float (e.g. 10**400 in a JSON file)
+            as_float = math.inf
+        if not math.isfinite(as_float):
+            return value, f"{path}: must be a finite number, got {_fmt(value)[:40]}"
+        return as_float, None
     if tp is str:
         if isinstance(value, str):
             return value, None
@@ -130,6 +152,9 @@ def coerce(value: Any, tp: Any, path: str) -> tuple[Any, str | None]:
             return value, f"{path}: must be a list, got {_fmt(value)}"
         args = typing.get_args(tp)
         item_t = args[0] if args else Any
+        fast = _fast_float_rows(value, item_t)
+        if fast is not None:  # e.g. 20,000 painted points: one vectorised check instead of 40,000 calls
+            return (tuple(fast) if origin is tuple else fast), None
         out = []
         for i, v in enumerate(value):
             c, err = coerce(v, item_t, f"{path}[{i}]")

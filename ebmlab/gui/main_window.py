@@ -34,6 +34,7 @@ from .views import LandscapeView, MetricsPlots, StateView
 from .worker import Load, Save, SetSpeed, WorkerThread
 
 RENDER_HZ = 40
+PLOTS_PERIOD = 0.2  # s between metrics-plot updates while training (they cost the worker steps via the GIL)
 MAX_RECENT = 8
 
 
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self._shown_snapshot = None
         self._shown_landscape = None
         self._frames = 0
+        self._plots_t = 0.0
         self._fps = 0.0
         self._fps_t0 = time.perf_counter()
         self._closing = False
@@ -72,13 +74,16 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.worker.failed.connect(self._on_failed)
         self.worker.loaded.connect(self._on_loaded)
-        self.worker.saved.connect(lambda p: self.statusBar().showMessage(f"saved {p}", 5000))
+        self.worker.saved.connect(self._on_saved)  # a method, not a lambda: queued into the GUI thread
         self.worker_thread.start()
 
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / RENDER_HZ))
         self.timer.timeout.connect(self.render)
         self.timer.start()
+        from .painting import PaintController
+
+        self.painter = PaintController(self)  # paint data on 2-D landscapes (transport group, Ctrl+Z / Ctrl+Y)
         self.open_preset(preset or default_preset_path())
 
     def presenter_on(self) -> bool:
@@ -255,6 +260,9 @@ class MainWindow(QMainWindow):
         self.plots.clear()
         self.banner.hide()
 
+    def _on_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"saved {path}", 5000)
+
     def _on_failed(self, message: str) -> None:
         self._awaiting = None  # the worker kept its experiment: the next snapshot brings it back
         self.show_error(message)
@@ -280,7 +288,10 @@ class MainWindow(QMainWindow):
                 self.states.set_snapshot(snap)
             else:
                 self.landscape.set_snapshot(snap)
-            self.plots.set_snapshot(snap)
+            now = time.perf_counter()
+            if snap.status != "running" or now - self._plots_t >= PLOTS_PERIOD:
+                self.plots.set_snapshot(snap)  # six linked plots re-tick every axis: a few Hz is plenty
+                self._plots_t = now
             self.transport.set_playing(snap.status == "running")
             if snap.status == "error" and snap.message and not self.banner.isVisible():
                 self.show_error(snap.message)
@@ -360,10 +371,19 @@ class MainWindow(QMainWindow):
 
         HelpOverlay.show_over(self)
 
+    def export_menu_actions(self) -> list[QAction]:
+        """File menu: pictures, animations and metrics (ebmlab/gui/export.py)."""
+        from .export import Exporter
+
+        self.exporter = Exporter(self)
+        return self.exporter.actions()
+
     # ------------------------------------------------------------------ shutdown
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self._closing = True
         self.timer.stop()
+        if getattr(self, "exporter", None) is not None:
+            self.exporter.shutdown()  # finish the recording and join its encoder thread
         if self.ais_tab is not None and hasattr(self.ais_tab, "shutdown"):
             self.ais_tab.shutdown()
         self.worker_thread.shutdown()

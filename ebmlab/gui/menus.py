@@ -16,6 +16,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("P", "presenter mode (large fonts, notes)"),
     ("1 … 9, 0", "load bundled preset 1 … 10"),
     ("Ctrl+O / Ctrl+S", "open / save preset"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a paint stroke (Paint: drag adds data, Shift+drag erases)"),
     ("H or F1", "this help"),
 ]
 

@@ -22,6 +22,7 @@ from ..core.loop import Pause, Play, Reconfigure, Reset, Session, Step
 from ..core.snapshot import Landscape, Snapshot
 
 PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
+LANDSCAPE_DUTY = 0.15  # while training, heatmaps take at most this share of the worker's time
 PAUSED_LANDSCAPE_GRID = 256
 SLICE_SECONDS = 0.012  # training time between checks of the command queue
 PUBLISH_PERIOD = 1 / 60
@@ -103,6 +104,7 @@ class TrainingWorker(QObject):
         torch.set_num_threads(1)
         last_pub = last_land = 0.0
         land_step = -1
+        land_cost = 0.0  # seconds the last heatmap took
         rate_t0, rate_steps = time.perf_counter(), 0
         while not self._stop.is_set():
             s = self._session
@@ -155,10 +157,12 @@ class TrainingWorker(QObject):
             step = s.trainer.step_count
             playing = s.wants_step
             stale = step != land_step
-            if stale and ((playing and now - last_land > PLAYING_LANDSCAPE_PERIOD) or not playing):
+            period = max(PLAYING_LANDSCAPE_PERIOD, land_cost / LANDSCAPE_DUTY)  # a 256² MLP grid is ~50 ms
+            if stale and ((playing and now - last_land > period) or not playing):
                 grid = s.trainer.exp.view.grid if playing else PAUSED_LANDSCAPE_GRID
                 try:
                     land = s.trainer.landscape(grid)
+                    land_cost = time.perf_counter() - now if playing else 0.0
                     with self._lock:
                         self._landscape = land
                 except EbmlabError as e:

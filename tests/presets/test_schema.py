@@ -141,3 +141,23 @@ def test_failed_save_leaves_previous_file_intact(tmp_path, monkeypatch):
         save_preset(experiment_from_dict(raw(seed=9)), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.json"]
+
+
+def test_override_of_a_field_called_name_is_not_a_component_switch():
+    exp = experiment_from_dict(raw())
+    exp2 = with_overrides(exp, [parse_override("data.name=two_moons")])
+    assert exp2.data.kind == "toy" and exp2.data.settings.name == "two_moons" and exp2.data.settings.n == 500
+
+
+def test_many_painted_points_validate_fast_and_exactly():
+    import time
+
+    pts = np.random.default_rng(0).normal(size=(20_000, 2)).round(6).tolist()
+    exp = experiment_from_dict(raw())
+    t0 = time.perf_counter()
+    exp2 = with_overrides(exp, [(["data", "kind"], "points"), (["data", "points"], pts)])
+    assert time.perf_counter() - t0 < 5  # a hang guard, not a speed target
+    assert exp2.data.settings.points == pts
+    bad = pts[:100] + [[1.0, "x"]]
+    with pytest.raises(ConfigError, match=r"data.points\[100\]\[1\]: must be a number"):
+        with_overrides(exp2, [(["data", "points"], bad)])

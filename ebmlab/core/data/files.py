@@ -37,6 +37,13 @@ def _check_int(value: object, what: str, lo: int, allow_none: bool = False) -> i
 
 def _resolve(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
+    try:
+        return _check_file(p)
+    except OSError as e:  # a name too long, a symlink loop, no permission, ...
+        raise DataError(f"{p.name[:80]}: cannot read the file ({e.strerror or e})") from None
+
+
+def _check_file(p: Path) -> Path:
     if not p.exists():
         raise DataError(f"{p.name}: file not found ({p})")
     if p.is_dir():
@@ -140,6 +147,8 @@ def _load_text(p: Path, dim: int | None, max_rows: int) -> tuple[np.ndarray, Row
         raise DataError(f"{p.name}: not a UTF-8 text file") from None
     except ValueError as exc:
         raise DataError(_diagnose_text(p, delim, start, dim) or f"{p.name}: cannot read: {exc}") from None
+    except MemoryError:  # loadtxt allocates max_rows x columns up front: a very wide line
+        raise DataError(_diagnose_text(p, delim, start, dim) or f"{p.name}: too many columns to load") from None
     if arr.shape[0] == 0:
         raise DataError(f"{p.name}: empty file (header only, no data rows)")
 
@@ -163,10 +172,12 @@ def _npy_header(fh, name: str) -> tuple[tuple[int, ...], np.dtype]:
             shape, _, dtype = npformat.read_array_header_1_0(fh)
         elif version == (2, 0):
             shape, _, dtype = npformat.read_array_header_2_0(fh)
-        else:
-            shape, _, dtype = npformat._read_array_header(fh, version)  # version 3.0: utf-8 header
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise DataError(f"{name}: not a valid .npy file ({exc})") from None
+        else:  # 3.0 (utf-8 headers) is only written for structured dtypes, which are refused anyway
+            shape = None
+    except Exception as exc:  # noqa: BLE001 - numpy parses the untrusted header (tokenize.TokenError, ...)
+        raise DataError(f"{name}: not a valid .npy file ({type(exc).__name__}: {exc})") from None
+    if shape is None:
+        raise DataError(f"{name}: unsupported .npy format version {version[0]}.{version[1]}")
     return tuple(shape), np.dtype(dtype)
 
 
@@ -189,6 +200,12 @@ def _load_npy(p: Path, dim: int | None, max_rows: int) -> tuple[np.ndarray, RowO
             raise DataError(f"{name}: empty array of shape {shape}")
         if shape[0] > max_rows:
             raise DataError(f"{name}: has {shape[0]} rows, more than the limit of {max_rows}")
+        if len(shape) == 2 and dim is not None and shape[1] != dim:
+            raise DataError(f"{name}: data has {shape[1]} columns, expected {dim}")
+        need = math.prod(shape) * dtype.itemsize  # the header's claim, checked before anything is allocated
+        have = os.fstat(fh.fileno()).st_size - fh.tell()
+        if need > have:
+            raise DataError(f"{name}: truncated or corrupt .npy file (shape {shape} needs {need} bytes, {have} left)")
         fh.seek(0)
         try:
             arr = npformat.read_array(fh, allow_pickle=False)
@@ -205,7 +222,10 @@ def _load_table(
     dim = _check_int(dim, what, 1, allow_none=True)
     max_rows = _check_int(max_rows, "max_rows", 1)
     p = _resolve(path)
-    arr, row_of = _load_npy(p, dim, max_rows) if p.suffix.lower() == ".npy" else _load_text(p, dim, max_rows)
+    try:
+        arr, row_of = _load_npy(p, dim, max_rows) if p.suffix.lower() == ".npy" else _load_text(p, dim, max_rows)
+    except OSError as e:  # an I/O error while reading
+        raise DataError(f"{p.name}: cannot read the file ({e.strerror or e})") from None
     if arr.shape[0] > max_rows:
         raise DataError(f"{p.name}: more than {max_rows} rows (the limit)")
     if dim is not None and arr.shape[1] != dim:

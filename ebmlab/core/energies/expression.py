@@ -51,6 +51,13 @@ def _mul(a: Value, b: Value) -> Value:
     return a * b
 
 
+def _div(a: Value, b: Value) -> Value:
+    """a / b; two Python floats divide as float64 tensors do (1.0 / 0.0 is inf, not ZeroDivisionError)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return float(torch.tensor(a, dtype=torch.float64) / b)
+    return a / b
+
+
 def _masked(mask: Tensor, g: Value, like: Tensor) -> Tensor:
     """g where mask else 0."""
     if isinstance(g, float):
@@ -328,7 +335,7 @@ class CompiledExpression:
             elif op == "div":
                 bv = vals[args[1]]
                 if varying[args[0]]:
-                    acc(args[0], g / bv)
+                    acc(args[0], _div(g, bv))
                 if varying[args[1]]:
                     acc(args[1], -(_mul(g, v) / bv))
             elif op == "pow":

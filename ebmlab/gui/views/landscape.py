@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QStackedLayout, QWidget
 
@@ -24,6 +24,8 @@ DENSITY_SPAN = 12.0  # nats of log-density shown below the maximum
 CONTOUR_NATS = (0.5, 2.0, 4.0, 8.0)  # iso-energy lines at E_min + these
 AGE_BINS = 6
 _NO_EDGES, _NO_BINS = np.zeros(1), np.zeros(0)  # an empty step histogram
+_PRESS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
+_MOUSE_EVENTS = (*_PRESS, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease, QEvent.Type.Leave)
 CURVE_LEGEND = {"model": ("exact", "model p(x)"), "data_hist": ("data", "data"), "chain_hist": ("chains", "chains")}
 
 
@@ -49,6 +51,8 @@ class LandscapeView(QWidget):
         self._styles: dict[str, str] = {}
         self._label_cache: tuple = (None, None)
         self._jitter = np.random.default_rng(0).uniform(-1, 1, 20_000)
+        self._mouse_handler = None  # set_mouse_handler: the map's left button goes to it (painting)
+        self._mouse_down = False
         stack = QStackedLayout(self)
         stack.setContentsMargins(0, 0, 0, 0)
         self._stack = stack
@@ -149,6 +153,43 @@ class LandscapeView(QWidget):
             if k in self._layers:
                 self._layers[k] = bool(v)
         self._redraw()
+
+    def set_mouse_handler(self, handler) -> None:
+        """Route the map's left mouse button to `handler(kind, x, y, modifiers)` in data coordinates instead of
+        panning; kind: 'press' | 'move' | 'release' | 'hover' | 'leave'. The wheel still zooms; None restores
+        pyqtgraph's mouse."""
+        self._mouse_handler, self._mouse_down = handler, False
+        viewport = self.map_widget.viewport()
+        viewport.removeEventFilter(self)
+        if handler is not None:
+            viewport.setMouseTracking(True)
+            viewport.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        handler = self._mouse_handler
+        t = event.type()
+        if handler is None or t not in _MOUSE_EVENTS:
+            return super().eventFilter(obj, event)
+        if t == QEvent.Type.Leave:
+            handler("leave", 0.0, 0.0, Qt.KeyboardModifier.NoModifier)
+            return False
+        scene = self.map_widget.mapToScene(event.position().toPoint())
+        vb = self.map.vb
+        p = vb.mapSceneToView(scene)
+        x, y, mods = float(p.x()), float(p.y()), event.modifiers()
+        left = event.button() == Qt.MouseButton.LeftButton
+        if t in _PRESS and left and vb.sceneBoundingRect().contains(scene):
+            self._mouse_down = True
+            handler("press", x, y, mods)
+            return True
+        if t == QEvent.Type.MouseMove:
+            handler("move" if self._mouse_down else "hover", x, y, mods)
+            return self._mouse_down
+        if t == QEvent.Type.MouseButtonRelease and left and self._mouse_down:
+            self._mouse_down = False
+            handler("release", x, y, mods)
+            return True
+        return False
 
     def clear(self) -> None:
         """Forget the run: empty every layer (for a new run)."""
