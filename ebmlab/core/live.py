@@ -48,6 +48,9 @@ def apply_live(trainer: Any, new: Any) -> list[str]:
             else:
                 trainer._build_chains()
             rebuilt.append("chains")
+        if old.logz != new.logz:
+            trainer._logz_pool.clear()  # estimates made with other settings are not pooled with new ones
+            trainer.logz_warning = None
         trainer.evaluator.grid_points = new.training.grid_points
         trainer._last_good = [p.detach().clone() for p in trainer._params()]
     except BaseException:

@@ -419,6 +419,7 @@ class Trainer:
         if "logz_estimate" in m:
             out["logz_estimate"] = m["logz_estimate"]
             out["logz_stderr"] = m.get("logz_stderr")
+            out["logz_warnings"] = [self.logz_warning] if self.logz_warning else []
         if self.status == "error":
             out["error"] = self.message
         return out

@@ -185,3 +185,22 @@ def test_nce_landscape_carries_the_decision_boundary_field():
     st = t.est_state
     g = -t.energy(x) - st.c.detach() - st.noise.log_prob(x) - math.log(t.exp.estimator.settings.nu)
     assert abs(float(g) - field[3, 7]) < 1e-9
+
+
+def test_frozen_model_pools_log_z_estimates_and_a_settings_change_restarts_the_pool():
+    frozen = {
+        **RAW,
+        "model": {**RAW["model"], "trainable": []},
+        "logz": {"method": "is", "every": 2, "particles": 200},
+    }
+    t = Trainer(experiment_from_dict(frozen))
+    assert t.frozen
+    for _ in range(6):
+        assert t.step()
+    assert len(t._logz_pool) == 3 and "loss" not in t.metrics
+    pooled_se = t.metrics["logz_stderr"]
+    first_se = t.history.export()["logz_estimate"][2][0]
+    assert pooled_se < first_se  # three pooled runs: a smaller error bar than one
+    s = Session(t)
+    s.apply(Reconfigure(with_overrides(t.exp, [parse_override("logz.particles=300")])))
+    assert t._logz_pool == []

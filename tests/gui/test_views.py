@@ -285,3 +285,23 @@ def test_presenter_mode_enlarges(qtbot):
     assert theme.scale() > 1 and v.points["chains"]._size > small
     v.set_presenter(False)
     assert v.points["chains"]._size == small
+
+
+def test_metrics_plots_fit_the_step_axis_without_a_loss_series_and_show_log_z_warnings(qtbot):
+    import dataclasses
+
+    from ebmlab.core.snapshot import Snapshot
+    from ebmlab.gui.views.plots import MetricsPlots
+
+    w = MetricsPlots()
+    qtbot.addWidget(w)
+    w.show()
+    steps = np.arange(0, 500, 10)
+    hist = {"logz_estimate": (steps, np.full(len(steps), 2.47), np.full(len(steps), 0.01))}
+    snap = Snapshot(0, 490, "running", None, "cd", "mala", {}, {}, hist, np.zeros((0, 2), np.float32))
+    w.set_snapshot(snap)
+    lo, hi = w.plots["logz"].viewRange()[0]
+    assert lo <= 0 and hi >= 490
+    assert w.warning.isHidden()
+    w.set_snapshot(dataclasses.replace(snap, extras={"logz_warning": "ESS is only 3 of 500"}))
+    assert not w.warning.isHidden() and "ESS is only 3" in w.warning.text()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...core.snapshot import Snapshot
 from . import theme
@@ -45,6 +45,12 @@ class MetricsPlots(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
+        self.warning = QLabel()  # the latest log Z estimate's warning, in plain language
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #1a1a1a; background: #e0b040; padding: 3px 6px;")
+        self.warning.hide()
+        lay.addWidget(self.warning)
+        self._x_max = -1.0
         self.plots: dict[str, pg.PlotItem] = {}
         for r, row in enumerate(LAYOUT):
             for c, key in enumerate(row):
@@ -95,6 +101,8 @@ class MetricsPlots(QWidget):
 
     # ------------------------------------------------------------------ public API
     def clear(self) -> None:
+        self._x_max = -1.0
+        self.warning.hide()
         self._history = {}
         self._seen = {}
         for c in self.curves.values():
@@ -106,6 +114,10 @@ class MetricsPlots(QWidget):
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.update_history(snap.history)
+        text = (snap.extras or {}).get("logz_warning")
+        if text:
+            self.warning.setText(f"log Z estimate at step {snap.step}: {text}")
+        self.warning.setVisible(bool(text))
 
     def update_history(self, history: dict[str, tuple[np.ndarray, ...]]) -> None:
         """setData on every series that changed since the last call; missing series are emptied."""
@@ -133,6 +145,14 @@ class MetricsPlots(QWidget):
                 self.error_bars.setData(x=steps, y=values, height=4.0 * se)  # full height: ±2 SE
         self.error_bars.setVisible(bool(self._seen.get(ESTIMATE)))  # an empty one would pull autorange to 0
         self._refresh_legend()
+        self._fit_steps(history)
+
+    def _fit_steps(self, history: dict) -> None:
+        """The plots share one step axis: fit it to the longest series (a frozen model has no loss curve)."""
+        last = max((float(v[0][-1]) for v in history.values() if len(v[0])), default=-1.0)
+        if last != self._x_max and last >= 0:
+            self._x_max = last
+            self.plots["loss"].setXRange(0, max(last, 1.0), padding=0.02)
 
     def _refresh_legend(self) -> None:
         keys = tuple(n for n in ("log_z_exact", "c", ESTIMATE) if self._seen.get(n))
