@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.errors import EbmlabError
 from ..core.loop import Pause, Play, Reconfigure, Reset, Session, Step
+from ..core.partition.ais_session import AISControl, AISRunner, AISSpeed, AISUpdate, StartAIS
 from ..core.snapshot import Landscape, Snapshot
 
 PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
@@ -181,8 +182,6 @@ class TrainingWorker(QObject):
         return max(0.0, self._ais_next - now) if (self._ais_speed and a.playing) else 0.0
 
     def _step_ais(self) -> None:
-        from .ais_runner import AISUpdate
-
         a = self._ais
         now = time.perf_counter()
         if not (a.playing or a.pending_steps) or (a.playing and self._ais_speed and now < self._ais_next):
@@ -216,8 +215,6 @@ class TrainingWorker(QObject):
 
     def _handle_ais(self, cmd: Any) -> None:
         from dataclasses import replace
-
-        from .ais_runner import AISControl, AISRunner, AISSpeed, StartAIS
 
         if isinstance(cmd, StartAIS):
             if self._ais is not None:
@@ -270,7 +267,7 @@ class TrainingWorker(QObject):
                 self.device = str(trainer.device)
                 self._publish_now()
                 self.loaded.emit(trainer.run_id)
-            elif type(cmd).__name__ in ("StartAIS", "AISControl", "AISSpeed"):
+            elif isinstance(cmd, (StartAIS, AISControl, AISSpeed)):
                 self._handle_ais(cmd)
             elif s is None:
                 return

@@ -227,7 +227,8 @@ def test_panel_plain_sections_run_and_expression(panel, qtbot):
     type_into(qtbot, ed.line_edit, "a*(x**2 + y**2 - r**2)**2 + 0.1*x")
     assert got[:3] == [[(["chains", "n"], 100)], [(["seed"], 3)], [(["device"], "cuda")]]
     assert got[3][0] == (["model", "expression"], "a*(x**2 + y**2 - r**2)**2 + 0.1*x")
-    assert with_overrides(ring_experiment(), got[3]).model.settings.params == {"a": 0.5, "r": 0.5}
+    base = ring_experiment()
+    assert with_overrides(base, got[3]).model.settings.params == base.model.settings.params
 
 
 def test_panel_show_problems_marks_fields(panel):
@@ -261,8 +262,11 @@ def test_panel_set_experiment_is_silent_and_toy_names_are_a_combo(panel):
     got = record(panel.changeRequested)
     panel.set_experiment(ring_experiment())
     assert got == []
+    welcome = experiment_from_dict(json.loads((ROOT / "presets" / "00_welcome.json").read_text()))
+    panel.set_experiment(welcome)
+    assert got == []
     name = panel.boxes["data"].form().editor("name")
-    assert isinstance(name, QComboBox) and name.currentData() == "rings" and name.findData("two_moons") >= 0
+    assert isinstance(name, QComboBox) and name.currentData() == "two_moons" and name.findData("rings") >= 0
 
 
 def test_panel_real_config_error_round_trip(panel):

@@ -1,7 +1,7 @@
 """The plots of the AIS panel: the intermediate density with weighted particles, the log-weight histogram,
 the running estimate of log Z_beta against beta (with the exact path) and the final error-bar plot.
 
-Everything here renders numpy objects published by the worker (ebmlab.gui.ais_runner.AISUpdate); the only
+Everything here renders numpy objects published by the worker (ebmlab.core.partition.ais_session.AISUpdate); the only
 math is numpy: log f_beta = (1 - beta) log q - beta E on the background grid, and its quadrature."""
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ def style(plot: pg.PlotItem, **kw) -> None:
 def loose_title(plot: pg.PlotItem) -> None:
     """A long title may be clipped, never widen the plot past its widget (that crops the right edge)."""
     plot.titleLabel.setMinimumWidth(0)
-
 
 
 def _plot(title: str) -> tuple[pg.PlotWidget, pg.PlotItem]:

@@ -1,6 +1,6 @@
 """The AIS tab: watch annealed importance sampling move particles from the base q to p = exp(-E) / Z.
 
-The run lives in the worker thread (ebmlab.gui.ais_runner); this panel only sends StartAIS / AISControl /
+The run lives in the worker thread (ebmlab.core.partition.ais_session); this panel only sends StartAIS / AISControl /
 AISSpeed and polls `worker.latest_ais()` at ~30 Hz, rendering the immutable numpy AISUpdate it gets.
 Updates of runs older than the last Run pressed here are ignored (the worker's token counts StartAIS).
 """
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.partition.ais import AISParams
-from ..ais_runner import AISControl, AISSpeed, StartAIS
+from ...core.partition.ais_session import AISControl, AISSpeed, StartAIS
 from ..panels.form import ParamsForm
 from . import theme
 from .ais_plots import DensityPlot, PathPlot, ResultPlot, WeightsPlot

@@ -1,5 +1,5 @@
-"""AIS inside the worker thread: runs `ais_frames` on a frozen copy of the current model, one frame at a
-time so the window can animate, pause, single-step and stop it. Publishes immutable AISUpdate objects."""
+"""AIS one frame at a time, for the window's worker thread: runs `ais_frames` on a frozen copy of the current
+model so the window can animate, pause, single-step and stop it. Publishes immutable numpy AISUpdate objects."""
 
 from __future__ import annotations
 
@@ -61,9 +61,9 @@ class AISRunner:
     def __init__(self, energy, start: StartAIS, token: int, view_grid: int = 128):
         import torch
 
-        from ..core.params import from_dict
-        from ..core.partition.ais import AISParams, ais_frames, validate_params
-        from ..core.partition.importance import default_base
+        from ..params import from_dict
+        from .ais import AISParams, ais_frames, validate_params
+        from .importance import default_base
 
         self.token = token
         self.energy = copy.deepcopy(energy).double()
@@ -84,9 +84,9 @@ class AISRunner:
     def _background(self, n: int) -> AISBackground:
         import torch
 
-        from ..core.grid import evaluate_on_grid, make_grid
-        from ..core.partition.importance import reference_log_z
-        from ..core.space import ContinuousSpace
+        from ..grid import evaluate_on_grid, make_grid
+        from ..space import ContinuousSpace
+        from .importance import reference_log_z
 
         sp = self.energy.space
         try:
@@ -130,8 +130,8 @@ class AISRunner:
         return self.last
 
     def _reverse(self, forward) -> tuple[Any, tuple[str, ...]]:
-        from ..core.partition.ais import reverse_ais
-        from ..core.partition.checked import exact_samples_available
+        from .ais import reverse_ais
+        from .checked import exact_samples_available
 
         if not (self.reverse_wanted and exact_samples_available(self.energy)):
             return None, ()
