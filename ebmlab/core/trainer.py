@@ -289,6 +289,8 @@ class Trainer:
             acc = info.accepted
         if acc is not None:
             self.chain_accept.append(float(acc.mean()))
+            if len(self.chain_accept) > 20_000:  # bounded over hour-long runs; evaluation reads the tail
+                del self.chain_accept[:10_000]
             x = self.chain_state.x
             bad = ~torch.isfinite(x).all(dim=1)
             if bool(bad.any()):  # a diverged chain restarts from the data; never poisons the display
