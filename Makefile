@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/ebmlab bench --soak 2
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/ebmlab bench

@@ -8,7 +8,7 @@ import importlib
 from ..core.errors import EbmlabError
 from .common import print_json
 
-ROW_MODULES = ("core_rows", "estimator_rows", "logz_rows")
+ROW_MODULES = ("core_rows", "estimator_rows", "logz_rows", "gui_rows", "hardening_rows")
 
 
 def add_parser(sub) -> None:
@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--soak", type=float, metavar="MINUTES", help="a live run in the window instead; exit 0/1")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..bench.table import GROUPS, render
 
+    if args.soak is not None:
+        from ..bench.soak import run_soak
+
+        return run_soak(args.soak)
     torch.set_num_threads(max(1, args.threads))
     for m in ROW_MODULES:
         importlib.import_module(f"ebmlab.bench.{m}")

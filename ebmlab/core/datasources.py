@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .energies.base import Energy
-from .errors import DataError
+from .errors import ConfigError, DataError, ExpressionError
 from .params import param
 from .registry import Registry
 from .space import BinarySpace, ContinuousSpace
@@ -75,7 +75,10 @@ def _energy_data(s: EnergyData, energy: Energy, seed: int, resolve) -> DataSet:
     space = energy.space
     if not isinstance(space, ContinuousSpace) or space.dim > 2:
         raise DataError("data.kind 'energy' draws exact samples for 1-2-D continuous models only")
-    target = ExpressionEnergy(s.expression, params=s.params, trainable=[], dim=space.dim, box=space.box)
+    try:
+        target = ExpressionEnergy(s.expression, params=s.params, trainable=[], dim=space.dim, box=space.box)
+    except ExpressionError as e:  # say which expression: the model has one too
+        raise ConfigError([f"data.expression: {e}"]) from None
     gen = torch.Generator().manual_seed(seed)
     pts = sample_exact(target.double(), s.n, gen, grid_points=s.grid_points)
     return DataSet(pts.numpy().astype(np.float64), None, f"{s.n} exact samples of {s.expression}")

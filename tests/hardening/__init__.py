@@ -1,0 +1,1 @@
+"""Hardening: property-based and corpus tests of untrusted input (expressions, presets, data files)."""
