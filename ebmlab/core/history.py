@@ -7,40 +7,68 @@ import numpy as np
 
 class Series:
     """(step, value[, error]) points. When `cap` is reached every other point is dropped and the
-    stride doubles, so memory stays bounded over arbitrarily long runs while the curve keeps its shape."""
+    stride doubles, so memory stays bounded over arbitrarily long runs while the curve keeps its shape.
+    Points live in preallocated numpy buffers: `arrays()` is a cheap copy, published many times a second."""
 
     def __init__(self, cap: int = 4000, with_error: bool = False):
         self.cap = cap
         self.stride = 1
         self._skip = 0
-        self.steps: list[int] = []
-        self.values: list[float] = []
-        self.errors: list[float] | None = [] if with_error else None
+        self._n = 0
+        size = min(cap, 256)
+        self._steps = np.empty(size, dtype=np.int64)
+        self._values = np.empty(size, dtype=np.float64)
+        self._errors = np.empty(size, dtype=np.float64) if with_error else None
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._n]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self._n]
+
+    @property
+    def errors(self) -> np.ndarray | None:
+        return None if self._errors is None else self._errors[: self._n]
+
+    def _grow(self) -> None:
+        size = min(self.cap, 2 * len(self._steps))
+        self._steps = np.resize(self._steps, size)
+        self._values = np.resize(self._values, size)
+        if self._errors is not None:
+            self._errors = np.resize(self._errors, size)
 
     def append(self, step: int, value: float, error: float | None = None) -> None:
         self._skip += 1
         if self._skip < self.stride:
             return
         self._skip = 0
-        self.steps.append(int(step))
-        self.values.append(float(value))
-        if self.errors is not None:
-            self.errors.append(float("nan") if error is None else float(error))
-        if len(self.steps) >= self.cap:
-            self.steps = self.steps[::2]
-            self.values = self.values[::2]
-            if self.errors is not None:
-                self.errors = self.errors[::2]
+        if self._n == len(self._steps):
+            self._grow()
+        i = self._n
+        self._steps[i] = step
+        self._values[i] = value
+        if self._errors is not None:
+            self._errors[i] = float("nan") if error is None else error
+        self._n += 1
+        if self._n >= self.cap:
+            half = self._n // 2 + self._n % 2
+            self._steps[:half] = self._steps[: self._n : 2]
+            self._values[:half] = self._values[: self._n : 2]
+            if self._errors is not None:
+                self._errors[:half] = self._errors[: self._n : 2]
+            self._n = half
             self.stride *= 2
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return self._n
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """(steps int64, values float64[, errors float64]) copies, safe to hand to another thread."""
-        out = (np.array(self.steps, dtype=np.int64), np.array(self.values, dtype=np.float64))
-        if self.errors is not None:
-            out += (np.array(self.errors, dtype=np.float64),)
+        out = (self.steps.copy(), self.values.copy())
+        if self._errors is not None:
+            out += (self.errors.copy(),)
         return out
 
 
@@ -66,9 +94,10 @@ class History:
         """Per-step rows (step, metric...) for CSV; series are aligned on their steps."""
         table: dict[int, dict] = {}
         for name, s in self.series.items():
-            for i, st in enumerate(s.steps):
+            errors = s.errors
+            for i, st in enumerate(s.steps.tolist()):
                 row = table.setdefault(st, {"step": st})
-                row[name] = s.values[i]
-                if s.errors is not None:
-                    row[name + "_stderr"] = s.errors[i]
+                row[name] = float(s.values[i])
+                if errors is not None:
+                    row[name + "_stderr"] = float(errors[i])
         return [table[k] for k in sorted(table)]

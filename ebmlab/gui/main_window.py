@@ -34,7 +34,7 @@ from .views import LandscapeView, MetricsPlots, StateView
 from .worker import Load, Save, SetSpeed, WorkerThread
 
 RENDER_HZ = 40
-PLOTS_PERIOD = 0.2  # s between metrics-plot updates while training (they cost the worker steps via the GIL)
+PLOTS_PERIOD = 1.0  # s between metrics-plot updates while training: re-ticking six plots costs the worker steps (GIL)
 MAX_RECENT = 8
 
 

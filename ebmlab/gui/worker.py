@@ -23,10 +23,10 @@ from ..core.partition.ais_session import AISControl, AISRunner, AISSpeed, AISUpd
 from ..core.snapshot import Landscape, Snapshot
 
 PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
-LANDSCAPE_DUTY = 0.15  # while training, heatmaps take at most this share of the worker's time
+LANDSCAPE_DUTY = 0.05  # while training, heatmaps take at most this share of the worker's time
 PAUSED_LANDSCAPE_GRID = 256
 SLICE_SECONDS = 0.012  # training time between checks of the command queue
-PUBLISH_PERIOD = 1 / 60
+PUBLISH_PERIOD = 1 / 40  # the window renders at 40 Hz: publishing faster only costs the worker
 
 
 @dataclass(frozen=True)

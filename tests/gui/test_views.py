@@ -305,3 +305,6 @@ def test_metrics_plots_fit_the_step_axis_without_a_loss_series_and_show_log_z_wa
     assert w.warning.isHidden()
     w.set_snapshot(dataclasses.replace(snap, extras={"logz_warning": "ESS is only 3 of 500"}))
     assert not w.warning.isHidden() and "ESS is only 3" in w.warning.text()
+    assert w.params.isHidden()
+    w.set_snapshot(dataclasses.replace(snap, params={"a": 1.94213, "r": 1.5}))
+    assert not w.params.isHidden() and "a = 1.942" in w.params.text() and "r = 1.5" in w.params.text()

@@ -26,6 +26,8 @@ class PointsItem(pg.GraphicsObject):
         self._rect = QRectF()
         self._pad = (0.0, 0.0)
         self._n = 0
+        self._last_xy: np.ndarray | None = None
+        self._last_groups: np.ndarray | None = None
         self._make_pens()
 
     def _make_pens(self) -> None:
@@ -40,6 +42,7 @@ class PointsItem(pg.GraphicsObject):
         self._colors = colors if colors is not None else self._colors
         self._size = size if size is not None else self._size
         self._make_pens()
+        self._last_xy = None
         self.update()
 
     def count(self) -> int:
@@ -47,7 +50,11 @@ class PointsItem(pg.GraphicsObject):
 
     def set_points(self, xy: np.ndarray | None, groups: np.ndarray | None = None) -> None:
         """Positions (n, >=2) (first two columns drawn); groups: (n,) colour indices into the colours.
-        The arrays are kept by reference (snapshots are immutable); device coordinates are computed at paint."""
+        The arrays are kept by reference (snapshots are immutable); device coordinates are computed at paint.
+        The same arrays as last time (e.g. the training data, shared by every snapshot) change nothing."""
+        if xy is not None and xy is self._last_xy and groups is self._last_groups:
+            return
+        self._last_xy, self._last_groups = xy, groups
         rect = QRectF()
         parts: list[np.ndarray] = []
         if xy is not None and len(xy):

@@ -84,9 +84,11 @@ class LandscapeView(QWidget):
             self.points[name] = PointsItem([theme.color(name, POINT_ALPHA[name])], POINT_SIZE[name])
             self.points[name].setZValue(z)
             m.addItem(self.points[name])
+        self.points["data"].setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # the data rarely changes
         self.bar = pg.ColorBarItem(colorMap=theme.landscape_cmap("density"), values=(0, 1), interactive=False)
         self.bar.setImageItem(self.image, insert_in=m)
         self.legend = m.addLegend(offset=(-6, 6))
+        self.legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # static: a blit, not a repaint per frame
 
     def _build_curve(self) -> None:
         c = self.curve

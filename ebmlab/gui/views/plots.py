@@ -44,6 +44,10 @@ class MetricsPlots(QWidget):
         self.glw.setBackground(theme.BG)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.params = QLabel()  # the model's named parameters (expression models), live
+        self.params.setStyleSheet(f"color: {theme.FG}; padding: 2px 6px;")
+        self.params.hide()
+        lay.addWidget(self.params)
         lay.addWidget(self.glw)
         self.warning = QLabel()  # the latest log Z estimate's warning, in plain language
         self.warning.setWordWrap(True)
@@ -103,6 +107,7 @@ class MetricsPlots(QWidget):
     def clear(self) -> None:
         self._x_max = -1.0
         self.warning.hide()
+        self.params.hide()
         self._history = {}
         self._seen = {}
         for c in self.curves.values():
@@ -114,6 +119,9 @@ class MetricsPlots(QWidget):
 
     def set_snapshot(self, snap: Snapshot) -> None:
         self.update_history(snap.history)
+        if snap.params:
+            self.params.setText("parameters:   " + "     ".join(f"{k} = {v:.4g}" for k, v in snap.params.items()))
+        self.params.setVisible(bool(snap.params))
         text = (snap.extras or {}).get("logz_warning")
         if text:
             self.warning.setText(f"log Z estimate at step {snap.step}: {text}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QGraphicsItem
 
 BG = "#15171c"
 PANEL = "#1e2128"
@@ -148,6 +149,7 @@ def style_plot(
         # pyqtgraph 0.14 still derives a prefix from the range after enableAutoSIPrefix(False): a label-less
         # axis spanning < 1 got its ticks scaled by 1000. No enable ranges + an update removes it for sure.
         ax.enableAutoSIPrefix(False)
+        ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # a blit per frame until the ticks change
         ax.setSIPrefixEnableRanges(())
         ax.updateAutoSIPrefix()
     if left is not None:
