@@ -164,9 +164,9 @@ def render_checks(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def run_soak(minutes: float, interval: float = INTERVAL, preset=None) -> int:
-    """Play the default preset in an offscreen window for `minutes`; print the samples and the verdict.
-    Returns 0 when every criterion holds, else 1."""
+def collect(minutes: float, interval: float = INTERVAL, preset=None, echo: bool = True) -> tuple[list[Check], list]:
+    """Play a preset (the default one) in an offscreen window for `minutes`, sampling every `interval` s.
+    Returns (checks, samples); checks[0] says whether the run played throughout."""
     import torch
 
     from .gui_rows import Window, spin
@@ -175,11 +175,12 @@ def run_soak(minutes: float, interval: float = INTERVAL, preset=None) -> int:
     total = max(minutes * 60.0, 3 * interval)
     with Window(preset) as w:
         name = w.win.experiment.name
-        print(
-            f"soak: {name!r} in the window (offscreen, Qt {os.environ.get('QT_QPA_PLATFORM', '')}) for "
-            f"{total / 60:.1f} min, a sample every {interval:g} s",
-            flush=True,
-        )
+        if echo:
+            print(
+                f"soak: {name!r} in the window (offscreen, Qt {os.environ.get('QT_QPA_PLATFORM', '')}) for "
+                f"{total / 60:.1f} min, a sample every {interval:g} s",
+                flush=True,
+            )
         w.play()
         samples: list[Sample] = []
         stopped = None
@@ -204,20 +205,28 @@ def run_soak(minutes: float, interval: float = INTERVAL, preset=None) -> int:
             samples.append(s)
             prev_t, prev_steps, prev_frames = now, steps, frames
             snap = w.win._shown_snapshot
-            print(
-                f"  t={s.t:5.0f} s  step {s.steps:7d}  {s.steps_per_s:6.1f} steps/s  {s.frames_per_s:5.1f} frames/s  "
-                f"RSS {s.rss_mb:7.1f} MB  refs None/True/False {s.none}/{s.true}/{s.false}",
-                flush=True,
-            )
+            if echo:
+                print(
+                    f"  t={s.t:5.0f} s  step {s.steps:7d}  {s.steps_per_s:6.1f} steps/s  {s.frames_per_s:5.1f} "
+                    f"frames/s  RSS {s.rss_mb:7.1f} MB  refs None/True/False {s.none}/{s.true}/{s.false}",
+                    flush=True,
+                )
             if snap is not None and snap.status != "running":
                 stopped = f"the run stopped at step {snap.step}: {snap.status} {snap.message or ''}".rstrip()
-                print(f"  {stopped}", flush=True)
+                if echo:
+                    print(f"  {stopped}", flush=True)
                 break
+    checks = evaluate(samples, total)
+    checks.insert(0, Check("run", stopped or "played throughout", "plays throughout", stopped is None))
+    return checks, samples
+
+
+def run_soak(minutes: float, interval: float = INTERVAL, preset=None) -> int:
+    """`ebmlab bench --soak MINUTES`: print the samples and the verdict. 0 when every criterion holds, else 1."""
+    checks, samples = collect(minutes, interval, preset)
     print()
     print(render_samples(samples))
     print()
-    checks = evaluate(samples, total)
-    checks.insert(0, Check("run", stopped or "played throughout", "plays throughout", stopped is None))
     print(render_checks(checks))
     ok = all(c.ok for c in checks)
     print(f"\nsoak {'passed' if ok else 'FAILED'}", flush=True)
