@@ -205,9 +205,7 @@ class MainWindow(QMainWindow):
     def save_to(self, path: Path) -> None:
         if self.experiment is None:
             return
-        self.worker.send(Save(str(path), self.experiment))
-        self.preset_path = Path(path)
-        self._remember_recent(Path(path))
+        self.worker.send(Save(str(path), self.experiment))  # the path is adopted once the save succeeded
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -261,6 +259,8 @@ class MainWindow(QMainWindow):
         self.banner.hide()
 
     def _on_saved(self, path: str) -> None:
+        self.preset_path = Path(path)
+        self._remember_recent(Path(path))
         self.statusBar().showMessage(f"saved {path}", 5000)
 
     def _on_failed(self, message: str) -> None:

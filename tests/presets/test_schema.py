@@ -161,3 +161,12 @@ def test_many_painted_points_validate_fast_and_exactly():
     bad = pts[:100] + [[1.0, "x"]]
     with pytest.raises(ConfigError, match=r"data.points\[100\]\[1\]: must be a number"):
         with_overrides(exp2, [(["data", "points"], bad)])
+
+
+def test_saved_presets_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = save_preset(experiment_from_dict(raw()), tmp_path / "p.json")
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644
