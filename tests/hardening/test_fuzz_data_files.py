@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import resource
-import threading
 import time
 from pathlib import Path
 
@@ -27,22 +26,8 @@ BIG_ROWS = 10_000_000
 
 
 def guarded(fn, timeout: float = HANG_GUARD):
-    box: dict = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise AssertionError(f"hung for more than {timeout} s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    """fn() in a thread; fail (instead of hanging the suite) if it blocks, e.g. on a FIFO."""
+    return fuzz.guarded(fn, timeout)
 
 
 def check_one(label: str, path: Path, dim: int | None, loader=load_points) -> tuple[str, float]:

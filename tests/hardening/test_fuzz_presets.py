@@ -20,7 +20,6 @@ import pickle
 import random
 import resource
 import shutil
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -85,23 +84,8 @@ def _copy_side_files(src: Path, raw: dict, folder: Path) -> None:
 
 
 def guarded(fn, timeout: float = HANG_GUARD):
-    """Run fn in a thread; fail (instead of hanging the suite) if it blocks, e.g. on a FIFO."""
-    box: dict = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise AssertionError(f"hung for more than {timeout} s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    """fn() in a thread; fail (instead of hanging the suite) if it blocks, e.g. on a FIFO."""
+    return fuzz.guarded(fn, timeout)
 
 
 def attempt(path: Path) -> tuple[str, str]:

@@ -12,15 +12,12 @@ p(x) but not a single class probability).
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..space import Box, ContinuousSpace
 from .base import Energy
-from .mlp import ACTIVATIONS, _generator
+from .mlp import ACTIVATIONS, check_mlp_args, make_layers, run_layers
 
 
 class ClassifierEnergy(Energy):
@@ -54,36 +51,17 @@ class ClassifierEnergy(Energy):
         if box is None:
             box = tuple((-3.0, 3.0) for _ in range(dim))
         super().__init__(ContinuousSpace(dim, tuple((float(lo), float(hi)) for lo, hi in box)))
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        if depth < 1 or width < 1:
-            raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
+        check_mlp_args(activation, width, depth, confine)
         if classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {classes}")
-        if confine < 0:
-            raise ValueError(f"confine must be >= 0, got {confine}")
         self.classes, self.width, self.depth, self.activation = int(classes), width, depth, activation
         self.confine = float(confine)
         self._act = ACTIVATIONS[activation]
-        gen = _generator(seed)
-        sizes = [dim] + [width] * depth + [self.classes]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            k = 1.0 / math.sqrt(fan_in)
-            self.weights.append(nn.Parameter(torch.empty(fan_out, fan_in, dtype=dtype).uniform_(-k, k, generator=gen)))
-            self.biases.append(nn.Parameter(torch.empty(fan_out, dtype=dtype).uniform_(-k, k, generator=gen)))
+        self.weights, self.biases = make_layers([dim] + [width] * depth + [self.classes], dtype, seed)
 
     def logits(self, x: Tensor) -> Tensor:
         """f(x): (batch, dim) -> (batch, classes), in x's dtype."""
-        dt = x.dtype
-        h = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = F.linear(h, w.to(dt), b.to(dt))
-            if i < last:
-                h = self._act(h)
-        return h
+        return run_layers(x, self.weights, self.biases, self._act)
 
     def energy_from_logits(self, x: Tensor, logits: Tensor) -> Tensor:
         """E given precomputed logits (saves a forward pass when both are needed)."""

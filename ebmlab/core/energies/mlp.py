@@ -26,6 +26,41 @@ def _generator(seed: int | torch.Generator) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
+def make_layers(sizes: list[int], dtype: torch.dtype, seed: int | torch.Generator) -> tuple[nn.ParameterList, ...]:
+    """Weights (out, in) and biases (out,) of Linear layers sizes[0] -> ... -> sizes[-1], initialised like
+    torch's default Linear, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from an explicit seed/generator."""
+    gen = _generator(seed)
+    weights, biases = nn.ParameterList(), nn.ParameterList()
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        k = 1.0 / math.sqrt(fan_in)
+        weights.append(nn.Parameter(torch.empty(fan_out, fan_in, dtype=dtype).uniform_(-k, k, generator=gen)))
+        biases.append(nn.Parameter(torch.empty(fan_out, dtype=dtype).uniform_(-k, k, generator=gen)))
+    return weights, biases
+
+
+def run_layers(x: Tensor, weights: nn.ParameterList, biases: nn.ParameterList, act) -> Tensor:
+    """The MLP's output (batch, sizes[-1]) in x's dtype: act between layers, none after the last."""
+    dt = x.dtype
+    h = x
+    # the lists' own dicts: ParameterList indexing costs more Python than the small matmuls it feeds
+    ws, bs = weights._parameters.values(), biases._parameters.values()
+    last = len(ws) - 1
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        h = F.linear(h, w.to(dt), b.to(dt))
+        if i < last:
+            h = act(h)
+    return h
+
+
+def check_mlp_args(activation: str, width: int, depth: int, confine: float) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    if depth < 1 or width < 1:
+        raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
+    if confine < 0:
+        raise ValueError(f"confine must be >= 0, got {confine}")
+
+
 class MLPEnergy(Energy):
     """E(x) = f_theta(x) + confine * |x|^2, with f_theta: R^dim -> R an MLP.
 
@@ -55,34 +90,14 @@ class MLPEnergy(Energy):
         if box is None:
             box = tuple((-3.0, 3.0) for _ in range(dim))
         super().__init__(ContinuousSpace(dim, tuple((float(lo), float(hi)) for lo, hi in box)))
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        if depth < 1 or width < 1:
-            raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
-        if confine < 0:
-            raise ValueError(f"confine must be >= 0, got {confine}")
+        check_mlp_args(activation, width, depth, confine)
         self.width, self.depth, self.activation = width, depth, activation
         self.confine = float(confine)
         self._act = ACTIVATIONS[activation]
-        gen = _generator(seed)
-        sizes = [dim] + [width] * depth + [1]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            k = 1.0 / math.sqrt(fan_in)
-            self.weights.append(nn.Parameter(torch.empty(fan_out, fan_in, dtype=dtype).uniform_(-k, k, generator=gen)))
-            self.biases.append(nn.Parameter(torch.empty(fan_out, dtype=dtype).uniform_(-k, k, generator=gen)))
+        self.weights, self.biases = make_layers([dim] + [width] * depth + [1], dtype, seed)
 
     def forward(self, x: Tensor) -> Tensor:
-        dt = x.dtype
-        h = x
-        # the lists' own dicts: ParameterList indexing costs more Python than the small matmuls it feeds
-        weights, biases = self.weights._parameters.values(), self.biases._parameters.values()
-        last = len(weights) - 1
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            h = F.linear(h, w.to(dt), b.to(dt))
-            if i < last:
-                h = self._act(h)
+        h = run_layers(x, self.weights, self.biases, self._act)
         e = h.squeeze(-1)
         if self.confine:
             e = e + self.confine * (x * x).sum(-1)
