@@ -31,7 +31,7 @@ lint: $(STAMP)
 # The 2-minute soak (a live window run: steps/s drift, memory, frames/s, refcounts) runs first so that
 # pytest's summary is the last line; `ebmlab bench --soak 30` is the long version, outside CI.
 test: $(STAMP) lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/ebmlab bench --soak 2
+	QT_QPA_PLATFORM=offscreen timeout -k 10 600 $(BIN)/ebmlab bench --soak 2
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv or ["gui"])
     module = COMMANDS[args.command or "gui"]
     if args.command in ("run", "logz", "sample"):
-        import torch
+        from .core.compute_thread import configure_compute_thread
 
-        torch.set_num_threads(1)  # small problems: one thread is faster and steadier than two (measured)
+        configure_compute_thread(1)  # small problems: one thread is faster and steadier than two (measured)
     try:
         return int(module.run(args) or 0)
     except EbmlabError as e:

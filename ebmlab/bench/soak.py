@@ -27,6 +27,7 @@ STEPS_TOLERANCE = 0.10
 MEMORY_GROWTH_MB = 50.0
 MIN_FPS = 30.0
 REFCOUNT_SLACK = 1000
+WATCHDOG_SLACK_S = 180  # start-up and close on a slow machine, beyond the run itself
 
 
 @dataclass
@@ -223,7 +224,14 @@ def collect(minutes: float, interval: float = INTERVAL, preset=None, echo: bool 
 
 def run_soak(minutes: float, interval: float = INTERVAL, preset=None) -> int:
     """`ebmlab bench --soak MINUTES`: print the samples and the verdict. 0 when every criterion holds, else 1."""
-    checks, samples = collect(minutes, interval, preset)
+    import faulthandler
+
+    # A hung window (a deadlock) prints every thread's stack and exits instead of running forever.
+    faulthandler.dump_traceback_later(minutes * 60 + WATCHDOG_SLACK_S, exit=True)
+    try:
+        checks, samples = collect(minutes, interval, preset)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     print()
     print(render_samples(samples))
     print()

@@ -21,15 +21,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..bench.table import GROUPS, render
+    from ..core.compute_thread import configure_compute_thread
 
     if args.soak is not None:
         from ..bench.soak import run_soak
 
         return run_soak(args.soak)
-    torch.set_num_threads(max(1, args.threads))
+    configure_compute_thread(args.threads)  # the bare references run under the same settings
     for m in ROW_MODULES:
         importlib.import_module(f"ebmlab.bench.{m}")
     names = args.only or list(GROUPS)

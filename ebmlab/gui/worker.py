@@ -100,9 +100,9 @@ class TrainingWorker(QObject):
     # ---------------------------------------------------------------- worker thread
     @Slot()
     def run(self) -> None:
-        import torch
+        from ..core.compute_thread import configure_compute_thread
 
-        torch.set_num_threads(1)
+        configure_compute_thread(1)
         last_pub = last_land = 0.0
         land_step = -1
         land_cost = 0.0  # seconds the last heatmap took
