@@ -4,8 +4,13 @@ Each sample: training steps/s and frames/s over the last interval, the process's
 reference counts of None / True / False (a Qt binding that drops references to them aborts the interpreter
 after a while). Pass criteria, each on medians of samples so that one noisy interval on a shared machine
 cannot decide them:
-- steps/s: the median of every later minute stays within 10% below the first minute's median (runs under
-  3 minutes: the last third against the first third);
+- steps/s: the median of every later window stays within 10% below the first minute's median. Windows are
+  five minutes in runs of 10 minutes or more, else minutes (runs under 3 minutes: the last third against
+  the first third). Why five: on a 2-vCPU machine the window's steps/s has a sample SD of ~7% with one- to
+  two-minute dips of up to -13% while nothing drawn changed, and a headless run beside a busy process on
+  the other vCPU varied by 15%: single minutes measure the machine. Thirty samples average the dips out;
+  a slowdown that persists (a leak, subnormal floats building up: -10% over 25k steps) is still caught.
+  The per-minute worst is printed beside the verdict;
 - memory: grows < 50 MB after the first minute (warm-up): the largest later sample against the first
   minute's last sample (runs under 3 minutes: against the end of the first third);
 - frames/s: the median over all samples > 30, as the window draws;
@@ -27,6 +32,8 @@ STEPS_TOLERANCE = 0.10
 MEMORY_GROWTH_MB = 50.0
 MIN_FPS = 30.0
 REFCOUNT_SLACK = 1000
+LONG_RUN = 600.0  # s: runs this long compare five-minute windows against the first minute
+LONG_WINDOW = 300.0
 WATCHDOG_SLACK_S = 180  # start-up and close on a slow machine, beyond the run itself
 
 
@@ -67,25 +74,31 @@ class Check:
 
 
 def windows(samples: list[Sample], total: float) -> tuple[list[Sample], list[list[Sample]]]:
-    """(the reference window, the later windows): minutes for runs of 3 minutes or more, else thirds."""
+    """(the first minute, the later windows): later windows of `later_span(total)` s for runs of 3 minutes or
+    more; for shorter runs the first and the last third."""
     if total >= 180:
-        span = 60.0
-    else:
-        span = total / 3
+        first = [s for s in samples if s.t <= 60.0 + 1e-6]
+        return first, spans(samples, total, later_span(total))
+    span = total / 3
     first = [s for s in samples if s.t <= span + 1e-6]
-    later: list[list[Sample]] = []
-    if total >= 180:
-        k = 1
-        while k * span < total - 1e-6:
-            w = [s for s in samples if k * span < s.t <= (k + 1) * span + 1e-6]
-            if w:
-                later.append(w)
-            k += 1
-    else:
-        last = [s for s in samples if s.t > 2 * span + 1e-6]
-        if last:
-            later.append(last)
-    return first, later
+    last = [s for s in samples if s.t > 2 * span + 1e-6]
+    return first, [last] if last else []
+
+
+def later_span(total: float) -> float:
+    return LONG_WINDOW if total >= LONG_RUN else 60.0
+
+
+def spans(samples: list[Sample], total: float, span: float) -> list[list[Sample]]:
+    """Samples after the first minute, in consecutive windows of `span` s (the last may be shorter)."""
+    out: list[list[Sample]] = []
+    start = 60.0
+    while start < total - 1e-6:
+        w = [s for s in samples if start < s.t <= start + span + 1e-6]
+        if w:
+            out.append(w)
+        start += span
+    return out
 
 
 def evaluate(samples: list[Sample], total: float) -> list[Check]:
@@ -97,10 +110,15 @@ def evaluate(samples: list[Sample], total: float) -> list[Check]:
     ref = float(np.median([s.steps_per_s for s in first]))
     meds = [float(np.median([s.steps_per_s for s in w])) for w in later]
     worst = min(meds)
+    unit = "5-minute windows" if total >= 180 and later_span(total) == LONG_WINDOW else "later"
+    value = f"{ref_label} {ref:.1f}; {unit} {', '.join(f'{m:.1f}' for m in meds)} (worst {worst / ref - 1:+.1%})"
+    if unit != "later":
+        minutes = [float(np.median([s.steps_per_s for s in w])) for w in spans(samples, total, 60.0)]
+        value += f"; single minutes {min(minutes) / ref - 1:+.1%} to {max(minutes) / ref - 1:+.1%}"
     checks.append(
         Check(
             "steps/s",
-            f"{ref_label} {ref:.1f}; later {', '.join(f'{m:.1f}' for m in meds)} (worst {worst / ref - 1:+.1%})",
+            value,
             f"each >= {1 - STEPS_TOLERANCE:.0%} of the {ref_label}",
             worst >= (1 - STEPS_TOLERANCE) * ref,
         )

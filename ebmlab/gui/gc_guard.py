@@ -1,4 +1,4 @@
-"""Python's cyclic garbage collector runs only in the GUI thread while a window's worker is alive.
+"""Python's cyclic garbage collector runs only in the GUI thread while a worker thread is alive.
 
 CPython runs a collection in whichever thread happens to cross the allocation threshold. If that is the
 torch worker, the collector may finalize Qt wrappers left in reference cycles (a closed window, pyqtgraph
@@ -6,9 +6,10 @@ items, lambdas connected to signals) outside the GUI thread: the C++ destructor 
 worker holds the GIL, and the GUI thread, holding such a lock and waiting for the GIL, never wakes. This
 hung CI (worker inside `Module.to`, GUI thread inside a pyqtgraph `boundingRect`).
 
-While at least one window holds the guard, automatic collection is off and a GUI-thread timer runs the
-generations whose thresholds `gc.get_threshold()` says are due, exactly as the automatic collector would,
-only in the right thread (the pattern pyqtgraph's `GarbageCollector` documents).
+While at least one `WorkerThread` holds the guard (from its start until it has been joined), automatic
+collection is off and a GUI-thread timer runs the generation the thresholds in `gc.get_threshold()` say is
+due, as the automatic collector would, only in the right thread (the pattern pyqtgraph's
+`GarbageCollector` documents).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _full_is_due() -> bool:
 
 
 def acquire() -> None:
-    """A window with a worker opened: stop automatic collection; collect on a GUI-thread timer instead."""
+    """A worker thread starts: stop automatic collection; collect on a GUI-thread timer instead."""
     global _holders, _was_enabled, _timer
     app = QCoreApplication.instance()
     if app is None or QThread.currentThread() is not app.thread():
@@ -75,7 +76,7 @@ def acquire() -> None:
 
 
 def release() -> None:
-    """The window's worker has stopped: when no window holds the guard, restore automatic collection."""
+    """A worker thread has been joined: when no worker holds the guard, restore automatic collection."""
     global _holders
     if _holders == 0:
         return

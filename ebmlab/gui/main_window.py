@@ -28,7 +28,6 @@ from ..config.presets import LoadedPreset, bundled_presets, load_preset
 from ..config.schema import Experiment, with_overrides
 from ..core.errors import ConfigError, EbmlabError
 from ..core.loop import Pause, Play, Reconfigure, Reset, Step
-from . import gc_guard
 from .panels import NotesPanel, SettingsPanel
 from .transport import TransportBar
 from .views import LandscapeView, MetricsPlots, StateView
@@ -76,8 +75,6 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self._on_failed)
         self.worker.loaded.connect(self._on_loaded)
         self.worker.saved.connect(self._on_saved)  # a method, not a lambda: queued into the GUI thread
-        gc_guard.acquire()  # cyclic GC only in this thread while the worker lives (see gc_guard)
-        self._gc_held = True
         self.worker_thread.start()
 
         self.timer = QTimer(self)
@@ -389,9 +386,7 @@ class MainWindow(QMainWindow):
             self.exporter.shutdown()  # finish the recording and join its encoder thread
         if self.ais_tab is not None and hasattr(self.ais_tab, "shutdown"):
             self.ais_tab.shutdown()
-        if self.worker_thread.shutdown() and self._gc_held:
-            self._gc_held = False
-            gc_guard.release()
+        self.worker_thread.shutdown()
         super().closeEvent(event)
 
 

@@ -21,6 +21,7 @@ from ..core.errors import EbmlabError
 from ..core.loop import Pause, Play, Reconfigure, Reset, Session, Step
 from ..core.partition.ais_session import AISControl, AISRunner, AISSpeed, AISUpdate, StartAIS
 from ..core.snapshot import Landscape, Snapshot
+from . import gc_guard
 
 PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
 LANDSCAPE_DUTY = 0.05  # while training, heatmaps take at most this share of the worker's time
@@ -332,13 +333,22 @@ class WorkerThread:
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.stopped.connect(self.thread.quit)
+        self._gc_held = False
 
     def start(self) -> None:
+        if not self._gc_held:
+            gc_guard.acquire()  # cyclic GC only in the GUI thread while the worker lives (see gc_guard)
+            self._gc_held = True
         self.thread.start()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        if not self.thread.isRunning():
-            return True
-        self.worker.stop()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        """Stop and join the worker; True once it has stopped (automatic GC is then handed back)."""
+        if self.thread.isRunning():
+            self.worker.stop()
+            self.thread.quit()
+            if not self.thread.wait(timeout_ms):
+                return False
+        if self._gc_held:
+            self._gc_held = False
+            gc_guard.release()
+        return True

@@ -1,12 +1,15 @@
-"""The window's worker thread sets up its own torch thread state before building a trainer."""
+"""The window's worker thread: its own torch thread state, and cyclic GC kept out of it while it runs."""
+
+import gc
 
 from ebmlab.config.presets import load_preset
 from ebmlab.core.trainer import Trainer
+from ebmlab.gui import gc_guard
 from ebmlab.gui.main_window import default_preset_path
 from ebmlab.gui.worker import Load, WorkerThread
 
 
-def test_the_worker_thread_flushes_subnormals(qtbot):
+def test_the_worker_thread_flushes_subnormals_and_holds_the_gc_guard(qtbot):
     import torch
 
     seen = {}
@@ -19,9 +22,12 @@ def test_the_worker_thread_flushes_subnormals(qtbot):
     lp = load_preset(default_preset_path())
     wt = WorkerThread(make)
     wt.start()
+    assert gc_guard.holders() == 1 and not gc.isenabled()
     try:
         with qtbot.waitSignal(wt.worker.loaded, timeout=20_000):
             wt.worker.send(Load(lp.experiment, lp.weights, lp.resolve))
     finally:
         assert wt.shutdown()
+    assert gc_guard.holders() == 0 and gc.isenabled()
+    assert wt.shutdown() and gc_guard.holders() == 0  # a second shutdown releases nothing twice
     assert seen["flushed"]  # x86 with SSE3 and AArch64: every machine torch ships CPU wheels for
