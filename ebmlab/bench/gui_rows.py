@@ -120,8 +120,12 @@ class BareLoop:
         self.trainer = Trainer(exp)
 
     def run(self, seconds: float) -> float:
-        """Steps per second over `seconds`."""
+        """Steps per second over `seconds`, paying for cyclic GC as a plain script would. (The window's worker
+        holds the GC guard, so automatic collection is off; without `collect_due` this loop would run
+        collection-free and flatter itself against the window, whose collections the GUI thread pays.)"""
         import torch
+
+        from ..gui.gc_guard import collect_due
 
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
@@ -129,6 +133,7 @@ class BareLoop:
             n, t0 = 0, time.perf_counter()
             while time.perf_counter() - t0 < seconds:
                 self.trainer.step()
+                collect_due()
                 n += 1
             return n / (time.perf_counter() - t0)
         finally:

@@ -12,7 +12,7 @@ def make_app():
     pg.setConfigOptions(antialias=False, useOpenGL=False)
     # The worker's torch ops drop and retake the GIL all the time; with Python's default 5 ms switch
     # interval it waits behind the GUI thread far longer than it needs to. 1 ms: measured 0.75 -> 0.84 of
-    # headless steps/s for the default lesson on 2 cores, with the same 40 frames/s (`ebmlab bench --only gui`).
+    # headless steps/s for the default lesson on 2 cores, with the same frame rate (`ebmlab bench --only gui`).
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ebmlab")

@@ -27,7 +27,7 @@ PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (c
 LANDSCAPE_DUTY = 0.05  # while training, heatmaps take at most this share of the worker's time
 PAUSED_LANDSCAPE_GRID = 256
 SLICE_SECONDS = 0.012  # training time between checks of the command queue
-PUBLISH_PERIOD = 1 / 40  # the window renders at 40 Hz: publishing faster only costs the worker
+PUBLISH_PERIOD = 1 / 33  # the window renders at 33 Hz (main_window.RENDER_HZ): faster only costs the worker
 
 
 @dataclass(frozen=True)
