@@ -110,9 +110,10 @@ def evaluate(samples: list[Sample], total: float) -> list[Check]:
     ref = float(np.median([s.steps_per_s for s in first]))
     meds = [float(np.median([s.steps_per_s for s in w])) for w in later]
     worst = min(meds)
-    unit = "5-minute windows" if total >= 180 and later_span(total) == LONG_WINDOW else "later"
+    long_run = total >= LONG_RUN
+    unit = f"{LONG_WINDOW / 60:g}-minute windows" if long_run else "later"
     value = f"{ref_label} {ref:.1f}; {unit} {', '.join(f'{m:.1f}' for m in meds)} (worst {worst / ref - 1:+.1%})"
-    if unit != "later":
+    if long_run:
         minutes = [float(np.median([s.steps_per_s for s in w])) for w in spans(samples, total, 60.0)]
         value += f"; single minutes {min(minutes) / ref - 1:+.1%} to {max(minutes) / ref - 1:+.1%}"
     checks.append(

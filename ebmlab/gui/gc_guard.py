@@ -20,7 +20,6 @@ import time
 from PySide6.QtCore import QCoreApplication, QThread, QTimer
 
 CHECK_MS = 50  # a check is one gc.get_count(); a gen-0 collection is well under a millisecond
-
 FULL_CHECK_S = 5.0
 
 _holders = 0
@@ -37,12 +36,12 @@ def collect_due() -> int:
     oldest generation has grown by a quarter since the last one; that check costs ~25 ms, so at most every
     FULL_CHECK_S.
     """
+    global _long_lived
     t0, t1, t2 = gc.get_threshold()
     c0, c1, c2 = gc.get_count()
     if c0 <= t0:
         return 0
     if c2 > t2 and _full_is_due():
-        global _long_lived
         freed = gc.collect(2)
         _long_lived = len(gc.get_objects(generation=2))
         return freed

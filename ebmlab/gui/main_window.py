@@ -31,11 +31,8 @@ from ..core.loop import Pause, Play, Reconfigure, Reset, Step
 from .panels import NotesPanel, SettingsPanel
 from .transport import TransportBar
 from .views import LandscapeView, MetricsPlots, StateView
-from .worker import Load, Save, SetSpeed, WorkerThread
+from .worker import RENDER_HZ, Load, Save, SetSpeed, WorkerThread
 
-# Every frame's Python (point layers, trails, item paints) holds the GIL the worker needs between torch ops.
-# Measured on 2 cores, interleaved: in-window / bare steps/s 0.79-0.80 at 40 Hz, 0.85-0.88 at 33 Hz.
-RENDER_HZ = 33  # the worker publishes at the same rate (worker.PUBLISH_PERIOD)
 PLOTS_PERIOD = 1.0  # s between metrics-plot updates while training: re-ticking six plots costs the worker steps (GIL)
 MAX_RECENT = 8
 
