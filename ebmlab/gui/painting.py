@@ -171,9 +171,10 @@ class PaintController(QObject):
         restart = False
         if self._new_run is not None and snap is not None and snap.run_id == self._new_run:
             self._new_run, restart = None, True
-        if exp is not self._seen_exp:
+        if exp is not self._seen_exp and snap is not None and snap.experiment is exp:
+            # someone else changed the data: restart once the screen shows it, not from the old run's points
             self._seen_exp = exp
-            restart = restart or not self._is_ours(exp)  # someone else changed the data
+            restart = restart or not self._is_ours(exp)
         if restart and self._started and self._before is None:
             self._started = False
             self._undo.clear()
