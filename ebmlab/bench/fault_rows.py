@@ -172,9 +172,9 @@ def fault_rows(quick: bool) -> list[Row]:
 @group("soak")
 def soak_rows(quick: bool) -> list[Row]:
     """A short soak in the window (0.5 min quick, 1 min otherwise); `ebmlab bench --soak 30` is the long run."""
-    from .soak import collect
+    from .soak_run import collect
 
-    checks, samples = collect(0.5 if quick else 1.0, interval=5.0, echo=False)
+    checks, samples, _ = collect(0.5 if quick else 1.0, interval=5.0, out=None)
     rows = [Row("soak", f"soak {c.name}", 1.0 if c.ok else 0.0, "pass", c.target, c.ok, note=c.value) for c in checks]
     if len(samples) >= 2:
         growth = max(s.rss_mb for s in samples[1:]) - samples[0].rss_mb

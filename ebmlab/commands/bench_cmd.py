@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.compute_thread import configure_compute_thread
 
     if args.soak is not None:
-        from ..bench.soak import run_soak
+        from ..bench.soak_run import run_soak
 
-        return run_soak(args.soak)
+        return run_soak(args.soak, as_json_out=args.json)
     configure_compute_thread(args.threads)  # the bare references run under the same settings
     for m in ROW_MODULES:
         importlib.import_module(f"ebmlab.bench.{m}")

@@ -84,6 +84,7 @@ class TrainingWorker(QObject):
         self._next_run_id = 0
         self.steps_per_second = 0.0
         self.device = "cpu"
+        self.native_thread_id: int | None = None  # the OS id of the thread running `run` (for the soak's meters)
 
     # ---------------------------------------------------------------- GUI thread API
     def send(self, cmd: Any) -> None:
@@ -107,6 +108,7 @@ class TrainingWorker(QObject):
         from ..core.compute_thread import configure_compute_thread
 
         configure_compute_thread(1)
+        self.native_thread_id = threading.get_native_id()
         last_pub = last_land = 0.0
         land_step = -1
         land_cost = 0.0  # seconds the last heatmap took
