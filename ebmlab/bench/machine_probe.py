@@ -1,4 +1,5 @@
-"""The soak's speed reference: the same preset trained by a plain `trainer.step()` loop in a separate process.
+"""The speed reference of the soak and of the window bench: the same preset trained by a plain
+`trainer.step()` loop in a separate process (what `ebmlab run` does).
 
 The soak pauses its window now and then and asks this process for a few seconds of steps: the machine's speed
 for the same work at that moment, measured in a fresh process (its own heap and collector, no Qt). Dividing
@@ -39,15 +40,15 @@ class MachineProbe:
         line = self.proc.stdout.readline()
         if not line:
             code = self.proc.wait(timeout=10)
-            raise EbmlabError(f"the soak's reference process ended unexpectedly (exit code {code})")
+            raise EbmlabError(f"the reference process (a fresh headless trainer) ended unexpectedly (exit code {code})")
         return line.strip()
 
     def _expect(self, word: str) -> None:
         got = self._line()
         if got.startswith("error "):
-            raise EbmlabError(f"the soak's reference process could not start: {got[6:]}")
+            raise EbmlabError(f"the reference process (a fresh headless trainer) could not start: {got[6:]}")
         if got != word:
-            raise EbmlabError(f"the soak's reference process said {got!r}, expected {word!r}")
+            raise EbmlabError(f"the reference process (a fresh headless trainer) said {got!r}, expected {word!r}")
 
     def run(self, seconds: float) -> float:
         """Steps per second of the plain loop over `seconds` (the caller keeps the machine otherwise idle)."""

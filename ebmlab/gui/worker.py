@@ -28,7 +28,9 @@ LANDSCAPE_DUTY = 0.05  # while training, heatmaps take at most this share of the
 PAUSED_LANDSCAPE_GRID = 256
 SLICE_SECONDS = 0.012  # training time between checks of the command queue
 # Every frame's Python (point layers, trails, item paints) holds the GIL the worker needs between torch ops.
-# Measured on 2 cores, interleaved: in-window / bare steps/s 0.79-0.80 at 40 Hz, 0.85-0.88 at 33 Hz.
+# Measured on 2 cores, interleaved: in-window / in-process bare steps/s 0.79-0.80 at 40 Hz, 0.85-0.88 at 33 Hz.
+# Against a fresh process (`ebmlab bench --only gui`, what `ebmlab run` does) the window ran 0.67-0.85 per round,
+# medians 0.73-0.80 (2026-12-04): about 6 ms of GUI-thread CPU per frame, spread over many items, is the cost.
 RENDER_HZ = 33  # the window's render timer
 PUBLISH_PERIOD = 1 / RENDER_HZ  # snapshots faster than the window renders only cost the worker
 
