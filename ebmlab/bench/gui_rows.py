@@ -72,6 +72,14 @@ class Window:
         self.win.worker.send(Play())
         wait_until(lambda: self.win._shown_snapshot.status == "running")
 
+    def pause(self) -> None:
+        """Pause the run and wait until the worker idles (after its full-resolution paused heatmap)."""
+        from ..core.loop import Pause
+
+        self.win.worker.send(Pause())
+        wait_until(lambda: self.win._shown_snapshot.status != "running")
+        spin(0.3)
+
     def step_count(self) -> int:
         s = self.win.worker._session  # an int read: safe from the GUI thread
         return s.trainer.step_count if s is not None else 0
@@ -126,16 +134,12 @@ class BareLoop:
         import torch
 
         from ..gui.gc_guard import collect_due
+        from .machine_probe import steps_per_second
 
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < seconds:
-                self.trainer.step()
-                collect_due()
-                n += 1
-            return n / (time.perf_counter() - t0)
+            return steps_per_second(lambda: (self.trainer.step(), collect_due()), seconds)
         finally:
             torch.set_num_threads(threads)
 
@@ -202,7 +206,6 @@ def gui_rows(quick: bool) -> list[Row]:
     # fresh process, then the same loop inside this process, with the window paused) so that other load hits
     # all alike. The in-process loop shares the window's heap and collector: the gap between it and the fresh
     # process is the price of living in the GUI process, the rest is the price of drawing.
-    from ..core.loop import Pause
     from ..gui.main_window import default_preset_path
     from .machine_probe import MachineProbe
 
@@ -219,9 +222,7 @@ def gui_rows(quick: bool) -> list[Row]:
             dt = time.perf_counter() - t0
             win_rates.append((w.step_count() - s0) / dt)
             fps_seen.append((w.frames - f0) / dt)
-            w.win.worker.send(Pause())
-            wait_until(lambda: w.win._shown_snapshot.status != "running")
-            spin(0.3)  # the worker draws its full-resolution paused heatmap, then idles
+            w.pause()
             fresh_rates.append(fresh.run(chunk))
             bare_rates.append(bare.run(chunk))
             ratios.append(win_rates[-1] / fresh_rates[-1])

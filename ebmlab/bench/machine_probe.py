@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.errors import EbmlabError
 
-START_TIMEOUT_S = 120.0
+WHO = "the reference process (a fresh headless trainer)"
 
 
 class MachineProbe:
@@ -40,15 +40,15 @@ class MachineProbe:
         line = self.proc.stdout.readline()
         if not line:
             code = self.proc.wait(timeout=10)
-            raise EbmlabError(f"the reference process (a fresh headless trainer) ended unexpectedly (exit code {code})")
+            raise EbmlabError(f"{WHO} ended unexpectedly (exit code {code})")
         return line.strip()
 
     def _expect(self, word: str) -> None:
         got = self._line()
         if got.startswith("error "):
-            raise EbmlabError(f"the reference process (a fresh headless trainer) could not start: {got[6:]}")
+            raise EbmlabError(f"{WHO} could not start: {got[6:]}")
         if got != word:
-            raise EbmlabError(f"the reference process (a fresh headless trainer) said {got!r}, expected {word!r}")
+            raise EbmlabError(f"{WHO} said {got!r}, expected {word!r}")
 
     def run(self, seconds: float) -> float:
         """Steps per second of the plain loop over `seconds` (the caller keeps the machine otherwise idle)."""
@@ -75,10 +75,11 @@ class MachineProbe:
         self.close()
 
 
-def steps_per_second(trainer, seconds: float) -> float:
+def steps_per_second(step, seconds: float) -> float:
+    """Calls of `step()` per second over at least `seconds`."""
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        trainer.step()
+        step()
         n += 1
     return n / (time.perf_counter() - t0)
 
@@ -102,7 +103,7 @@ def main(argv: list[str]) -> int:
         if not words or words[0] == "quit":
             break
         if words[0] == "run" and len(words) == 2:
-            print(f"{steps_per_second(trainer, float(words[1])):.3f}", flush=True)
+            print(f"{steps_per_second(trainer.step, float(words[1])):.3f}", flush=True)
         else:
             print(f"unknown command {line.strip()!r}", flush=True)
     return 0

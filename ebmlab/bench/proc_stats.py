@@ -10,6 +10,7 @@ window from a slower machine. Elsewhere every figure is NaN.
 from __future__ import annotations
 
 import os
+import time
 
 NAN = float("nan")
 
@@ -44,8 +45,6 @@ class Meter:
         self.reset()
 
     def _now(self) -> tuple[float, ...]:
-        import time
-
         return (time.perf_counter(), *thread_times(self.worker_tid), thread_times(self.gui_tid)[0], steal_seconds())
 
     def reset(self) -> None:

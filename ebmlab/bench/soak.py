@@ -3,8 +3,9 @@
 A sample every 10 s of play: training steps/s and frames/s over the interval, the process's resident memory,
 the reference counts of None / True / False (a Qt binding that drops references to them aborts the
 interpreter after a while), and where the time went (worker and GUI thread CPU, the worker's run-queue wait,
-the machine's steal time). Every 20 s (30 s in runs of 3 minutes or more) the window pauses for a reference
-probe: the same preset trained by a plain loop in a separate process for a few seconds (machine_probe.py).
+the machine's steal time). After every sample (every 30 s in runs of 3 minutes or more) the window pauses
+for a reference probe: the same preset trained by a plain loop in a separate process for a few seconds
+(machine_probe.py).
 
 Pass criteria, each on medians so that one noisy interval on a shared machine cannot decide them:
 - steps/s: in every later window, the window's speed relative to the machine's, median(window steps/s) /

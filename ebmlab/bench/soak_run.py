@@ -48,14 +48,9 @@ class Player:
         self.since = time.perf_counter()
 
     def pause(self) -> None:
-        from ..core.loop import Pause
-        from .gui_rows import spin, wait_until
-
         self.played = self.t()
         self.since = None
-        self.w.win.worker.send(Pause())
-        wait_until(lambda: self.w.win._shown_snapshot.status != "running")
-        spin(0.3)  # the worker draws its full-resolution paused heatmap, then idles
+        self.w.pause()
 
 
 def collect(
