@@ -76,8 +76,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _exact(energy, args) -> dict:
+    from ..core.grid import MAX_GRID_CELLS, check_grid_cost
     from ..core.partition.exact import exact_log_z
+    from ..core.space import ContinuousSpace
 
+    if args.grid and isinstance(energy.space, ContinuousSpace):  # 0: by dimension
+        if args.grid < 2:
+            raise EbmlabError(f"--grid: points per dimension must be >= 2 (or 0: by dimension), got {args.grid}")
+        # one explicit computation, not repeated while training: the memory cap, not the training one
+        check_grid_cost(args.grid, energy.space.dim, "--grid", limit=MAX_GRID_CELLS)
     res = exact_log_z(energy, n=args.grid) if args.grid else exact_log_z(energy)
     return {
         "method": "exact",

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config.presets import bundled_presets
+    from ..config.bundled import bundled_presets  # JSON only: no schema, no torch
 
     items = bundled_presets()
     if args.json:

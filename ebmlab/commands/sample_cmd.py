@@ -6,9 +6,6 @@ import argparse
 import os
 import time
 
-import numpy as np
-import torch
-
 from ..core.errors import EbmlabError
 from .common import add_energy_args, energy_from_args, print_json
 
@@ -26,6 +23,9 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np  # here, not at the top: `ebmlab --help` must not pay for torch
+    import torch
+
     from ..core.diagnostics import acceptance_rate
     from ..core.params import check
     from ..core.samplers import SAMPLERS

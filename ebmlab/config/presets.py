@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import ConfigError, EbmlabError
+from .bundled import BUNDLED_DIR, bundled_presets  # noqa: F401 - re-exported (window, tests, bench)
 from .schema import Experiment, experiment_from_dict, experiment_to_dict
+from .staging import clean_stale, create_temp
 
 MAX_PRESET_BYTES = 20 * 1024 * 1024
 MAX_WEIGHTS_BYTES = 200 * 1024 * 1024
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "presets"
 
 
 class PresetError(EbmlabError):
@@ -119,6 +119,7 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
 def load_preset(path: str | os.PathLike) -> LoadedPreset:
     """Read, parse and validate a preset; raises PresetError/ConfigError and changes nothing on failure."""
     p = Path(path)
+    clean_stale(p.parent)  # temp files left by a killed save in this folder (only ours, only stale ones)
     raw = parse_json_text(read_limited(p, MAX_PRESET_BYTES, p.name), p.name)
     try:
         exp = experiment_from_dict(raw)
@@ -131,11 +132,12 @@ def load_preset(path: str | os.PathLike) -> LoadedPreset:
 
 
 def _stage(path: Path, data: bytes) -> str:
-    """Write `data` to a new temporary file beside `path` and fsync it; returns its name (removed on failure)."""
+    """Write `data` to a new temporary file beside `path` and fsync it; returns its name (removed on failure).
+    The name is ours alone (ebmlab.config.staging), so a file left by a killed save is cleaned later."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_path = create_temp(path)  # mode 0666 less the umask: a saved preset gets the usual permissions
+    tmp = str(tmp_path)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved preset gets the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -144,12 +146,6 @@ def _stage(path: Path, data: bytes) -> str:
         _unlink_quietly(tmp)
         raise
     return tmp
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _unlink_quietly(path: str) -> None:
@@ -194,6 +190,7 @@ def save_preset(exp: Experiment, path: str | os.PathLike, weights: dict[str, np.
     if not _finite(raw):
         raise PresetError(f"{p.name}: the experiment holds a NaN or inf value; not saved")
     text = json.dumps(raw, indent=2, allow_nan=False) + "\n"
+    clean_stale(p.parent)  # temp files left by a killed save (only ours, only those whose writer is gone)
     staged: list[str] = []
     target = wpath
     try:
@@ -218,18 +215,6 @@ def save_preset(exp: Experiment, path: str | os.PathLike, weights: dict[str, np.
         for tmp in staged:
             _unlink_quietly(tmp)
     return p
-
-
-def bundled_presets() -> list[tuple[Path, str, str]]:
-    """(path, name, one-line description) of every bundled preset, sorted by file name."""
-    out = []
-    for p in sorted(BUNDLED_DIR.glob("*.json")):
-        try:
-            raw = json.loads(p.read_text("utf-8"))
-            out.append((p, str(raw.get("name", p.stem)), str(raw.get("description", ""))))
-        except (OSError, ValueError):
-            out.append((p, p.stem, "(unreadable)"))
-    return out
 
 
 def find_preset(name_or_path: str) -> Path:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..core import datasources, models
 from ..core.errors import ConfigError, EbmlabError
 from ..core.estimators import ESTIMATORS
+from ..core.grid import grid_setting_problems
 from ..core.params import from_dict, param, to_dict
 from ..core.samplers import SAMPLERS
 
@@ -67,6 +68,9 @@ class LogZSettings:
     schedule: str = param("sigmoid", choices=("linear", "geometric", "sigmoid"))
 
 
+PLOT_NAMES = ("loss", "nll", "logz", "params", "accuracy", "data_mass", "var_ratio", "accept", "ess", "rhat")
+
+
 @dataclass(frozen=True)
 class View:
     show: str = param("density", choices=("density", "energy"))
@@ -74,6 +78,8 @@ class View:
     trails: bool = True
     arrows: bool = False
     grid: int = param(128, lo=16, hi=512, help="heatmap resolution while training")
+    # the metrics plots shown, in order (None: automatic); a lesson lists the ones its notes talk about
+    plots: list[Literal[PLOT_NAMES]] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,11 @@ def experiment_from_dict(raw: Any) -> Experiment:
         problems.append(f"device: must be one of 'cpu', 'cuda', 'mps', got {kwargs['device']!r}")
     if problems:
         raise ConfigError(problems)
-    return Experiment(**kwargs)
+    exp = Experiment(**kwargs)
+    problems = grid_setting_problems(exp)  # grids cost points**dim: refused here so the window marks the field
+    if problems:
+        raise ConfigError(problems)
+    return exp
 
 
 def experiment_to_dict(exp: Experiment) -> dict:

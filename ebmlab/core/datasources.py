@@ -16,11 +16,13 @@ import torch
 
 from .energies.base import Energy
 from .errors import ConfigError, DataError, ExpressionError
+from .grid import check_grid_cost
 from .params import param
 from .registry import Registry
 from .space import BinarySpace, ContinuousSpace
 
 MAX_POINTS = 1_000_000
+MAX_CLASS_LABEL = 9999  # class labels are 0, 1, 2, ...; a classifier has at most 16 classes (model.classes)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def _energy_data(s: EnergyData, energy: Energy, seed: int, resolve) -> DataSet:
         target = ExpressionEnergy(s.expression, params=s.params, trainable=[], dim=space.dim, box=space.box)
     except ExpressionError as e:  # say which expression: the model has one too
         raise ConfigError([f"data.expression: {e}"]) from None
+    check_grid_cost(s.grid_points, space.dim, "data.grid_points")
     gen = torch.Generator().manual_seed(seed)
     pts = sample_exact(target.double(), s.n, gen, grid_points=s.grid_points)
     return DataSet(pts.numpy().astype(np.float64), None, f"{s.n} exact samples of {s.expression}")
@@ -99,21 +102,50 @@ def _file(s: FileData, energy: Energy, seed: int, resolve) -> DataSet:
 
 @dataclass(frozen=True)
 class PointsData:
-    """An explicit list of points (e.g. painted in the window); saved inside the preset."""
+    """An explicit list of points (e.g. painted in the window); saved inside the preset.
+
+    labels: one integer class label 0..MAX_CLASS_LABEL per point, or None. Checked on construction
+    (ConfigError naming `data.labels[i]`), so a preset with bad labels is refused when it is read."""
 
     points: list[list[float]] = field(default_factory=list)
     labels: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.labels is not None:
+            check_labels(self.labels, len(self.points) if isinstance(self.points, (list, tuple)) else None)
+
+
+def check_labels(labels: object, n_points: int | None, where: str = "data.labels") -> np.ndarray:
+    """labels (n,) -> int64 array, or ConfigError naming the first bad entry (`data.labels[3]: ...`)."""
+    if isinstance(labels, np.ndarray):
+        labels = labels.tolist()
+    if not isinstance(labels, (list, tuple)):
+        raise ConfigError([f"{where}: must be a list of integer class labels, got {type(labels).__name__}"])
+    if set(map(type, labels)) <= {int}:  # the usual case, checked at once (painted sets reach 1e6 points)
+        arr = np.asarray([v if 0 <= v <= MAX_CLASS_LABEL else -1 for v in labels], dtype=np.int64)
+        first = int(np.argmax(arr < 0)) if len(arr) and (arr < 0).any() else None
+    else:
+        arr, first = None, 0
+    if first is not None:
+        for i, v in enumerate(labels[first:], start=first):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ConfigError([f"{where}[{i}]: must be an integer class label, got {repr(v)[:40]}"])
+            if not 0 <= v <= MAX_CLASS_LABEL:
+                shown = str(v) if abs(v) < 10**20 else "an integer of more than 20 digits"
+                raise ConfigError(
+                    [f"{where}[{i}]: must be an integer class label from 0 to {MAX_CLASS_LABEL}, got {shown}"]
+                )
+        arr = np.asarray(labels, dtype=np.int64)  # numpy integers, all in range
+    if n_points is not None and len(labels) != n_points:
+        raise ConfigError([f"{where}: {len(labels)} labels for {n_points} points (one label per point)"])
+    return arr.reshape(len(labels))
 
 
 def _points(s: PointsData, energy: Energy, seed: int, resolve) -> DataSet:
     from .data import points_from_list
 
-    pts = points_from_list(s.points, energy.space.dim)
-    labels = None
-    if s.labels is not None:
-        if len(s.labels) != len(pts):
-            raise DataError(f"data.labels: {len(s.labels)} labels for {len(pts)} points")
-        labels = np.asarray(s.labels, dtype=np.int64)
+    pts = points_from_list(s.points, energy.space.dim, where="data.points")
+    labels = None if s.labels is None else check_labels(s.labels, len(pts))
     return DataSet(pts, labels, f"{len(pts)} listed points")
 
 
@@ -175,4 +207,18 @@ def build_data(kind: str, settings, energy: Energy, seed: int, resolve=default_r
         raise DataError(f"data has shape {ds.points.shape}; the model needs points of dimension {energy.space.dim}")
     if len(ds.points) < 2:
         raise DataError("data: at least 2 points are needed to train")
+    _check_representable(ds)
     return ds
+
+
+def _check_representable(ds: DataSet) -> None:
+    """Every coordinate finite and within the float32 range (training may run in float32, snapshots always do)."""
+    from .data.files import FLOAT32_MAX
+
+    bad = ~(np.abs(ds.points) <= FLOAT32_MAX)
+    if bad.any():
+        i, j = np.unravel_index(int(np.argmax(bad)), ds.points.shape)
+        raise DataError(
+            f"data ({ds.origin}): point {i + 1}, coordinate {j + 1} is {ds.points[i, j]:g}; coordinates must be "
+            f"finite and within ±{FLOAT32_MAX:.4g} (the float32 range)"
+        )

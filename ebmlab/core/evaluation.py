@@ -7,7 +7,7 @@ import torch
 
 from .energies.base import Energy
 from .errors import EbmlabError
-from .grid import evaluate_on_grid, make_grid
+from .grid import MAX_QUADRATURE_CELLS, check_grid_cost, evaluate_on_grid, make_grid
 from .snapshot import Landscape
 from .space import BinarySpace, ContinuousSpace
 
@@ -25,16 +25,29 @@ def _logsumexp(a: np.ndarray) -> float:
 
 class ExactEvaluator:
     """Computes exact log Z (quadrature for 1-3-D, enumeration up to 20 units) and the exact NLL
-    of held-out points, NLL = mean E(x) + log Z (nats per point)."""
+    of held-out points, NLL = mean E(x) + log Z (nats per point).
+
+    `grid_points` (training.grid_points, 0: by dimension) is checked whenever it is set: grid_points**dim
+    above MAX_QUADRATURE_CELLS raises ConfigError naming training.grid_points (see ebmlab.core.grid)."""
 
     def __init__(self, energy: Energy, grid_points: int = 0):
         self.energy = energy
         self.space = energy.space
-        self.grid_points = grid_points
         self.exact_available = (isinstance(self.space, ContinuousSpace) and self.space.dim <= 3) or (
             isinstance(self.space, BinarySpace) and self.space.n <= MAX_ENUM_UNITS
         )
+        self.grid_points = grid_points
         self.last_warning: str | None = None
+
+    @property
+    def grid_points(self) -> int:
+        return self._grid_points
+
+    @grid_points.setter
+    def grid_points(self, n: int) -> None:
+        if n and self.exact_available and isinstance(self.space, ContinuousSpace):
+            check_grid_cost(n, self.space.dim, "training.grid_points")
+        self._grid_points = n
 
     def log_z(self) -> float | None:
         from .partition.exact import log_z_enumerate, log_z_quadrature
@@ -82,7 +95,10 @@ class ExactEvaluator:
             e = self.energy(states).double().cpu().numpy()
             lz = _logsumexp(-e)
             return Landscape(run_id, step, "states", (), e, -e - lz, lz, states=states.numpy())
-        g = make_grid(sp, grid if sp.dim < 3 else (grid, grid, max(8, grid // 4)))
+        if sp.dim < 3:
+            g = make_grid(sp, grid)
+        else:  # the slice needs the full x-y resolution; z only normalises it: fewer z cells beyond the cost cap
+            g = make_grid(sp, (grid, grid, max(8, min(grid // 4, MAX_QUADRATURE_CELLS // (grid * grid)))))
         e = evaluate_on_grid(self.energy, g)
         lz = _logsumexp(-e) + float(np.log(g.cell_volume))
         if sp.dim == 1:

@@ -21,6 +21,7 @@ from .space import Box
 
 MAX_UNITS = 20
 F64 = torch.float64
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def _box(box: list[list[float]] | None, dim: int, where: str = "model.box") -> B
     for i, pair in enumerate(box):
         if len(pair) != 2 or not all(math.isfinite(v) for v in pair) or not pair[0] < pair[1]:
             raise ConfigError([f"{where}[{i}]: must be [lo, hi] with finite lo < hi, got {list(pair)}"])
+        if not all(abs(v) <= FLOAT32_MAX for v in pair):  # chains and grids on the box may be float32
+            limit = f"±{FLOAT32_MAX:.4g} (the float32 range)"
+            raise ConfigError([f"{where}[{i}]: must lie within {limit}, got {list(pair)}"])
         out.append((float(pair[0]), float(pair[1])))
     return tuple(out)
 

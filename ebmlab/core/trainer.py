@@ -19,10 +19,12 @@ import numpy as np
 import torch
 
 from .datasources import build_data
+from .divergence import Checkpoint, DivergenceGuard, evaluate_and_check, restore_checkpoint
 from .errors import ConfigError, EbmlabError
 from .estimators import ESTIMATORS
 from .estimators.base import EstimatorContext
 from .evaluation import ExactEvaluator
+from .guards import FROZEN_NOTICE, check_data_dimension, check_energy_values, is_no_gradient_error, no_gradient_message
 from .history import History
 from .models import build_model
 from .params import check
@@ -76,14 +78,17 @@ class Trainer:
         self.info: dict = {}
         self.logz_warning: str | None = None
         self._logz_pool: list = []
-        self._build_data()
+        self._build_data(check_grid=True)
         self._build_optimiser()
         self._build_sampler()
         self._build_estimator()
         self._build_chains()
         self.evaluator = ExactEvaluator(self.energy, exp.training.grid_points)
         self._last_good = [p.detach().clone() for p in self._params()]
+        self.guard = DivergenceGuard(self.energy.space)
         self.evaluate()
+        self.guard.check_eval(self.metrics.get("nll_exact"), self.holdout)
+        self.checkpoint = Checkpoint.take(self)  # the model of the last evaluation that passed
 
     # ----------------------------------------------------------------- building
     def _gen(self, offset: int) -> torch.Generator:
@@ -109,9 +114,13 @@ class Trainer:
         """The model's parameters and buffers as numpy arrays (for a side .npz file)."""
         return {k: v.detach().cpu().numpy().copy() for k, v in self.energy.state_dict().items()}
 
-    def _build_data(self) -> None:
+    def _build_data(self, check_grid: bool = False) -> None:
+        """The data set; refuses data the model cannot hold and an energy that is not finite at the data
+        (and, with check_grid, on the evaluation grid): see ebmlab.core.guards."""
         exp = self.exp
+        check_data_dimension(exp, self.energy)
         ds = build_data(exp.data.kind, exp.data.settings, self.energy, exp.seed, self.resolve)
+        check_energy_values(exp, self.energy, ds.points, grid=check_grid)
         self.dataset = ds
         n = len(ds.points)
         perm = np.random.default_rng(exp.seed).permutation(n)
@@ -200,8 +209,9 @@ class Trainer:
         return o.lr / (1.0 + o.decay * self.step_count)
 
     def step(self) -> bool:
-        """One training step. Returns False (and sets status 'error') when something blew up;
-        the last good parameters are restored."""
+        """One training step. Returns False (and sets status 'error') when something blew up (the
+        parameters of the previous step are restored) or training diverged (the model of the last
+        good evaluation is restored; criteria in ebmlab.core.divergence)."""
         exp = self.exp
         n = len(self.train_data)
         bs = min(exp.optimiser.batch_size, n)
@@ -223,6 +233,11 @@ class Trainer:
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 return self._blow_up(f"the {self.estimator.name} loss became {loss_value} at step {step_no}")
+            reason = self.guard.check_loss(self.estimator.name, loss_value)
+            if reason:
+                return self._diverged(step_no, reason)
+            if not loss.requires_grad:
+                return self._blow_up(f"step {step_no}: {self._no_gradient()}")
             loss.backward()
             params = self._params()
             if exp.optimiser.grad_clip > 0:
@@ -230,6 +245,10 @@ class Trainer:
             self.optimiser.step()
         except EbmlabError as e:
             return self._blow_up(f"step {step_no}: {e}")
+        except RuntimeError as e:
+            if not is_no_gradient_error(e):
+                return self._blow_up(f"step {step_no}: unexpected {type(e).__name__}: {e}")
+            return self._blow_up(f"step {step_no}: {self._no_gradient()}")
         except Exception as e:  # an unexpected failure pauses the run instead of killing it
             return self._blow_up(f"step {step_no}: unexpected {type(e).__name__}: {e}")
         bad = self._non_finite_parameter()
@@ -252,13 +271,26 @@ class Trainer:
         if "c" in info:
             self.metrics["c"] = float(info["c"])
         self._step_chains()
-        if step_no % exp.training.eval_every == 0:
-            self.evaluate()
+        if step_no % exp.training.eval_every == 0 and not self._evaluate_and_check(step_no):
+            return False
         if exp.logz.method != "none" and step_no % exp.logz.every == 0:
             self.estimate_log_z()
         if self.status in ("ready", "error"):
             self.status, self.message = "running", None
         return True
+
+    def _evaluate_and_check(self, step_no: int) -> bool:
+        """Evaluate; keep a checkpoint of this model or, when it diverged, restore the last one."""
+        reason = evaluate_and_check(self)
+        return True if reason is None else self._diverged(step_no, reason)
+
+    def _diverged(self, step_no: int, reason: str) -> bool:
+        """Restore the last good evaluation's checkpoint, clear the optimiser state, pause with the reason."""
+        self.status, self.message = "error", restore_checkpoint(self, step_no, reason)
+        return False
+
+    def _no_gradient(self) -> str:
+        return no_gradient_message(self.estimator.name, list(getattr(self.energy, "trainable_names", ())))
 
     def _non_finite_parameter(self) -> str | None:
         for name, p in self.energy.named_parameters():
@@ -384,8 +416,18 @@ class Trainer:
             noisy=_np(info.get("noisy")),
             noise=_np(info.get("noise")),
             experiment=self.exp,
-            extras={"logz_warning": self.logz_warning} if self.logz_warning else {},
+            extras=self._extras(),
         )
+
+    def _extras(self) -> dict:
+        """'logz_warning': the latest log Z estimate's caveat; 'notice': a plain fact about the run (e.g. a
+        model with nothing to train runs frozen)."""
+        out: dict = {}
+        if self.logz_warning:
+            out["logz_warning"] = self.logz_warning
+        if self.frozen:
+            out["notice"] = FROZEN_NOTICE
+        return out
 
     def landscape(self, grid: int = 128) -> Landscape:
         """The model on a grid; for NCE in 2-D also its classifier's log-ratio field
@@ -422,6 +464,8 @@ class Trainer:
             out["logz_estimate"] = m["logz_estimate"]
             out["logz_stderr"] = m.get("logz_stderr")
             out["logz_warnings"] = [self.logz_warning] if self.logz_warning else []
+        if self.frozen:
+            out["notice"] = FROZEN_NOTICE
         if self.status == "error":
             out["error"] = self.message
         return out

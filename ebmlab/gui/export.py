@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .app_settings import app_settings
 from .atomic import write_atomic, write_bytes_atomic
 from .recorder import MAX_SECONDS, Recording, RecordingError, RecordingIndicator, ffmpeg_available
 
@@ -39,7 +40,7 @@ DEFAULT_SECONDS = 10.0
 def ask_save_path(parent: QWidget | None, title: str, default_name: str, filters: list[tuple[str, str]]) -> Path | None:
     """A save dialog. filters: [(description, '.ext')]; a name without a known extension gets the chosen one.
     Remembers the folder. None when cancelled."""
-    settings = QSettings("ebmlab", "ebmlab")
+    settings = app_settings()
     folder = settings.value("export/dir", "") or str(Path.cwd())
     patterns = [f"{desc} (*{ext})" for desc, ext in filters]
     path, chosen = QFileDialog.getSaveFileName(parent, title, str(Path(folder) / default_name), ";;".join(patterns))
@@ -56,7 +57,7 @@ def ask_save_path(parent: QWidget | None, title: str, default_name: str, filters
 
 def ask_recording_options(parent: QWidget | None, suffix: str) -> tuple[float, float] | None:
     """Frame rate and duration for a recording (remembered); None when cancelled."""
-    settings = QSettings("ebmlab", "ebmlab")
+    settings = app_settings()
     dlg = QDialog(parent)
     dlg.setWindowTitle("Record landscape animation")
     form = QFormLayout(dlg)
@@ -96,9 +97,35 @@ def save_image_png(img: QImage, path: str | Path) -> Path:
     return write_atomic(path, write)
 
 
-def save_widget_png(widget: QWidget, path: str | Path) -> Path:
-    """What the widget shows, pixel for pixel (its children included)."""
-    return save_image_png(widget.grab().toImage(), path)
+MIN_EXPORT_WIDTH = 1600  # px: a landscape shown small is exported at a multiple of its on-screen size
+
+
+def render_widget(widget: QWidget, min_width: int = 0) -> QImage:
+    """The widget drawn into an image at its on-screen size, or at an integer multiple of it when that is
+    narrower than `min_width` (text and lines are redrawn at the larger size, not scaled up as pixels)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+
+    w, h = widget.width(), widget.height()
+    if w <= 0 or h <= 0:
+        return QImage()
+    k = max(1, -(-min_width // w)) if min_width else 1
+    if k == 1:
+        return widget.grab().toImage()
+    img = QImage(w * k, h * k, QImage.Format.Format_ARGB32)
+    img.fill(0)
+    painter = QPainter(img)
+    try:
+        painter.scale(k, k)
+        widget.render(painter, QPoint(0, 0))  # PySide6: the painter overload needs the offset
+    finally:
+        painter.end()
+    return img
+
+
+def save_widget_png(widget: QWidget, path: str | Path, min_width: int = 0) -> Path:
+    """What the widget shows (its children included), at least `min_width` pixels wide."""
+    return save_image_png(render_widget(widget, min_width), path)
 
 
 def widget_svg(widget: QWidget) -> bytes:
@@ -274,7 +301,7 @@ class Exporter(QObject):
         return self.win.stack  # the landscape or, for binary models, the state view: whichever is shown
 
     def export_landscape_png(self, path: str | Path) -> Path | None:
-        return self._guard(path, lambda p: save_widget_png(self.landscape_widget(), p), "landscape")
+        return self._guard(path, lambda p: save_widget_png(self.landscape_widget(), p, MIN_EXPORT_WIDTH), "landscape")
 
     def export_window_png(self, path: str | Path) -> Path | None:
         return self._guard(path, lambda p: save_widget_png(self.win, p), "window")

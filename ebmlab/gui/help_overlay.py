@@ -11,10 +11,18 @@ from .menus import SHORTCUTS
 class HelpOverlay(QLabel):
     def __init__(self, parent: QWidget):
         super().__init__(parent)
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        self.setText(f"<h2>Keyboard shortcuts</h2><table style='font-size:16pt'>{rows}</table><p>(any key closes)</p>")
+        from .views import theme
+
+        size = theme.pt(14)  # follows presenter mode, like every other text
+        rows = "".join(f"<tr><td align='right'><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        self.setText(
+            f"<div align='center'><h2>Keyboard shortcuts</h2>"
+            f"<table align='center' cellspacing='3' style='font-size:{size}'>{rows}</table>"
+            f"<p>(any key closes)</p></div>"
+        )
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("background: rgba(20, 20, 30, 220); color: white; font-size: 16pt;")
+        self.setWordWrap(True)
+        self.setStyleSheet(f"background: rgba(20, 20, 30, 225); color: white; font-size: {size};")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     @classmethod

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -28,13 +29,22 @@ from ..config.presets import LoadedPreset, bundled_presets, load_preset
 from ..config.schema import Experiment, with_overrides
 from ..core.errors import ConfigError, EbmlabError
 from ..core.loop import Pause, Play, Reconfigure, Reset, Step
+from . import gc_guard
+from .app_settings import app_settings
 from .panels import NotesPanel, SettingsPanel
+from .screen_fit import fill_screen, keep_frame_on_screen, place_window, remember_rect
 from .transport import TransportBar
 from .views import LandscapeView, MetricsPlots, StateView
+from .views.center_split import CenterSplit
 from .worker import RENDER_HZ, Load, Save, SetSpeed, WorkerThread
 
-PLOTS_PERIOD = 1.0  # s between metrics-plot updates while training: re-ticking six plots costs the worker steps (GIL)
+# s between metrics-plot updates while training: each update re-ticks the plots' axes in the GUI thread, which
+# holds the GIL meanwhile (measured with the welcome lesson, window / headless steps/s: 1 s 0.73-0.77, 2 s 0.82)
+PLOTS_PERIOD = 1.5
 MAX_RECENT = 8
+STATUS_PERIOD = 0.25  # s between status-bar text updates
+PRESENTER_FONT = 1.5  # presenter mode: the window's own widgets (bar, tabs, status) at 1.5x the base font
+SETTINGS_MIN_W, NOTES_MIN_W = 280, 200  # with the centre's minimum, the window fits a 1280x720 screen
 
 
 def available_devices() -> list[str]:
@@ -53,8 +63,10 @@ class MainWindow(QMainWindow):
     def __init__(self, preset: str | Path | None = None):
         super().__init__()
         self.setWindowTitle("ebmlab")
-        self.resize(1500, 950)
-        self.settings = QSettings("ebmlab", "ebmlab")
+        self.settings = app_settings()
+        self._base_font = QFont(QApplication.font())
+        self._normal_rect = None  # the geometry to come back to from full screen / presenter mode
+        self._was_full = False
         self.experiment: Experiment | None = None
         self.preset_path: Path | None = None
         self.run_id = -1
@@ -62,16 +74,19 @@ class MainWindow(QMainWindow):
         self._shown_landscape = None
         self._frames = 0
         self._plots_t = 0.0
+        self._status_snap, self._status_t = None, 0.0
         self._fps = 0.0
         self._fps_t0 = time.perf_counter()
         self._closing = False
         self._awaiting: Experiment | None = None  # a change sent to the worker, not yet live
+        self._refused: list[str] | None = None  # problems of a change the worker refused, to mark in the panel
 
         self.worker_thread = WorkerThread()
         self.worker = self.worker_thread.worker
         self._build_ui()
         self._build_menus()
         self.worker.failed.connect(self._on_failed)
+        self.worker.refused.connect(self._on_refused)
         self.worker.loaded.connect(self._on_loaded)
         self.worker.saved.connect(self._on_saved)  # a method, not a lambda: queued into the GUI thread
         self.worker_thread.start()
@@ -83,6 +98,7 @@ class MainWindow(QMainWindow):
         from .painting import PaintController
 
         self.painter = PaintController(self)  # paint data on 2-D landscapes (transport group, Ctrl+Z / Ctrl+Y)
+        place_window(self, self.settings)
         self.open_preset(preset or default_preset_path())
 
     def presenter_on(self) -> bool:
@@ -98,7 +114,7 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.settings_panel)
-        scroll.setMinimumWidth(360)
+        scroll.setMinimumWidth(SETTINGS_MIN_W)
         self.settings_scroll = scroll
 
         self.landscape = LandscapeView()
@@ -113,15 +129,13 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.banner.mousePressEvent = lambda e: self.banner.hide()
 
-        center = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        tl = QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.banner)
-        tl.addWidget(self.stack, 1)
-        center.addWidget(top)
-        center.addWidget(self.plots)
-        center.setSizes([620, 330])
+        self.center = CenterSplit(self.stack, self.plots)
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.banner)
+        cl.addWidget(self.center, 1)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(center, "Training")
@@ -130,11 +144,13 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.ais_tab, "AIS")
 
         self.notes = NotesPanel()
+        self.notes.setMinimumWidth(NOTES_MIN_W)
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(scroll)
         main.addWidget(self.tabs)
         main.addWidget(self.notes)
-        main.setSizes([380, 900, 300])
+        main.setChildrenCollapsible(False)
+        main.setSizes([330, 900, 280])
         main.setStretchFactor(1, 1)
         self.main_splitter = main
 
@@ -177,6 +193,10 @@ class MainWindow(QMainWindow):
             return False
         self.preset_path = loaded.path
         self._awaiting = None
+        if hasattr(self, "painter"):
+            self.painter.forget()  # paint mode and its undo history belong to the experiment being left
+        if self.ais_tab is not None and hasattr(self.ais_tab, "forget"):
+            self.ais_tab.forget()  # an AIS result is of the model being left
         self.worker.send(Load(loaded.experiment, loaded.weights, loaded.resolve))
         self._remember_recent(loaded.path)
         return True
@@ -266,6 +286,13 @@ class MainWindow(QMainWindow):
         self._awaiting = None  # the worker kept its experiment: the next snapshot brings it back
         self.show_error(message)
 
+    def _on_refused(self, problems: list) -> None:
+        """A change the worker could not build (e.g. an energy that overflows): mark the fields that caused it.
+        The panel shows the running experiment again first, so the marks sit on the values that were refused
+        only until the next edit."""
+        self._refused = list(problems)  # shown once the worker's experiment is back (see _adopt_experiment)
+        self.settings_panel.show_problems(problems)
+
     def show_error(self, message: str) -> None:
         self.banner.setText(message + "   (click to dismiss)")
         self.banner.show()
@@ -276,6 +303,8 @@ class MainWindow(QMainWindow):
     def render(self) -> None:
         snap, land = self.worker.latest()
         if snap is not None and snap.run_id == self.run_id and snap is not self._shown_snapshot:
+            if self._shown_snapshot is None and not gc_guard.gc.get_freeze_count():
+                gc_guard.freeze_long_lived()  # the window and the first run are built: keep them out of GC scans
             self._shown_snapshot = snap
             if snap.experiment is not None and snap.experiment is not self.experiment:
                 if self._awaiting is None:
@@ -290,6 +319,7 @@ class MainWindow(QMainWindow):
             now = time.perf_counter()
             if snap.status != "running" or now - self._plots_t >= PLOTS_PERIOD:
                 self.plots.set_snapshot(snap)  # six linked plots re-tick every axis: a few Hz is plenty
+                self.settings_panel.set_learned(snap.params)
                 self._plots_t = now
             self.transport.set_playing(snap.status == "running")
             if snap.status == "error" and snap.message and not self.banner.isVisible():
@@ -312,11 +342,18 @@ class MainWindow(QMainWindow):
     def _adopt_experiment(self, exp: Experiment) -> None:
         changed_structure = self.experiment is None or exp.model != self.experiment.model
         self.experiment = exp
-        self.settings_panel.set_experiment(exp)
+        if self._refused is not None:
+            # the worker refused the edit and runs on: the panel keeps what the user typed, marked with why
+            self.settings_panel.show_problems(self._refused)
+            self._refused = None
+        else:
+            self.settings_panel.set_experiment(exp)
         if changed_structure or self.notes_experiment_name != exp.name:
             self.notes.set_experiment(exp)
             self.notes_experiment_name = exp.name
         v = exp.view
+        self.plots.set_plots(v.plots)
+        self.plots.set_binary(exp.model.kind in ("boltzmann", "rbm"))
         self.transport.set_view(v.show, v.contours, v.trails, v.arrows)
         self.landscape.set_options(show=v.show, contours=v.contours, trails=v.trails, arrows=v.arrows)
         name = exp.name or "untitled"
@@ -325,24 +362,42 @@ class MainWindow(QMainWindow):
     notes_experiment_name = None
 
     def _update_status(self, snap) -> None:
+        now = time.perf_counter()
+        if snap is not None and snap is self._status_snap and now - self._status_t < STATUS_PERIOD:
+            return  # a new text re-lays out the status bar: a few times a second is plenty
+        self._status_snap, self._status_t = snap, now
         if snap is None:
             self.status_label.setText("loading…")
             return
         text = (
-            f"step {snap.step}   |   {self.worker.steps_per_second:,.0f} steps/s   |   "
-            f"{self._fps:.0f} frames/s   |   device {self.worker.device}   |   {snap.status}"
+            f"step {snap.step}  ·  {self.worker.steps_per_second:,.0f} steps/s  ·  "
+            f"{self._fps:.0f} frames/s  ·  {self.worker.device}  ·  {snap.status}"
         )
         self.status_label.setText(text)
 
     # ------------------------------------------------------------------ view
     def toggle_full_screen(self) -> None:
-        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        if self.isFullScreen():
+            self._leave_full_screen()
+        else:
+            self._enter_full_screen()
+
+    def _enter_full_screen(self) -> None:
+        if not self.isFullScreen():
+            self._normal_rect = self.geometry()
+        fill_screen(self)
+
+    def _leave_full_screen(self) -> None:
+        self.showNormal()
+        if self._normal_rect is not None:
+            self.setGeometry(self._normal_rect)
 
     def toggle_settings(self) -> None:
         self.settings_scroll.setVisible(not self.settings_scroll.isVisible())
 
     def toggle_presenter(self) -> None:
-        """Presenter mode: full screen, large fonts and markers, settings collapsed, notes visible."""
+        """Presenter mode: full screen, large fonts and markers, settings and menu bar hidden (their keys still
+        work), notes visible. Leaving it restores the fonts, the panels and the window's geometry."""
         from .views import theme
 
         on = not theme.presenter()
@@ -350,20 +405,22 @@ class MainWindow(QMainWindow):
         for w in (self.landscape, self.states, self.plots, self.settings_panel, self.notes, self.ais_tab):
             if w is not None and hasattr(w, "set_presenter"):
                 w.set_presenter(on)
-        font = self.font()
-        font.setPointSizeF(font.pointSizeF() * (1.5 if on else 1 / 1.5))
-        for w in (self.transport, self.menuBar(), self.statusBar(), self.tabs.tabBar(), self.banner):
+        font = QFont(self._base_font)
+        if self._base_font.pointSizeF() > 0:
+            font.setPointSizeF(self._base_font.pointSizeF() * (PRESENTER_FONT if on else 1.0))
+        self.transport.set_bar_font(font)
+        for w in (self.menuBar(), self.statusBar(), self.tabs.tabBar(), self.banner, self.status_label):
             w.setFont(font)
         self.settings_scroll.setVisible(not on)
+        self.menuBar().setVisible(not on)
         self.notes.setVisible(True)
         if on:
             self._was_full = self.isFullScreen()
-            self.showFullScreen()
-        elif not getattr(self, "_was_full", False):
-            self.showNormal()
-        self.statusBar().showMessage(
-            "presenter mode: Ctrl+B shows the settings, H lists the keys, P leaves" if on else "", 8000
-        )
+            self._enter_full_screen()
+        elif not self._was_full:
+            self._leave_full_screen()
+        self.center.rearrange()
+        self.statusBar().showMessage("P leaves · H keys" if on else "", 8000)
 
     def show_help(self) -> None:
         from .help_overlay import HelpOverlay
@@ -377,10 +434,20 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(self)
         return self.exporter.actions()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if not self._placed_frame:
+            self._placed_frame = True
+            QTimer.singleShot(0, self, lambda: keep_frame_on_screen(self))  # the window is the timer's context
+
+    _placed_frame = False
+
     # ------------------------------------------------------------------ shutdown
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self._closing = True
         self.timer.stop()
+        normal = self._normal_rect if (self.isFullScreen() and self._normal_rect is not None) else self.geometry()
+        remember_rect(self.settings, normal)
         if getattr(self, "exporter", None) is not None:
             self.exporter.shutdown()  # finish the recording and join its encoder thread
         if self.ais_tab is not None and hasattr(self.ais_tab, "shutdown"):

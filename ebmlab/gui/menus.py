@@ -14,9 +14,10 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("+ / -", "faster / slower"),
     ("F", "full screen"),
     ("P", "presenter mode (large fonts, notes)"),
+    ("Ctrl+B", "show / hide the settings panel"),
     ("1 … 9, 0", "load bundled preset 1 … 10"),
     ("Ctrl+O / Ctrl+S", "open / save preset"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a paint stroke (Paint: drag adds data, Shift+drag erases)"),
+    ("Ctrl+Z / Ctrl+Y", "undo / redo a paint stroke (Paint: drag adds data, Shift+drag erases)"),
     ("H or F1", "this help"),
 ]
 

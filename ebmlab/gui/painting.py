@@ -111,7 +111,7 @@ class PaintController(QObject):
     def _build_widgets(self) -> None:
         self.bar = QWidget()
         lay = QHBoxLayout(self.bar)
-        lay.setContentsMargins(12, 0, 0, 0)
+        lay.setContentsMargins(0, 0, 0, 0)
         self.button = QPushButton("✎ Paint")
         self.button.setCheckable(True)
         self.radius_box = QDoubleSpinBox()
@@ -125,15 +125,20 @@ class PaintController(QObject):
         self.density_box.setValue(self._density)
         self.density_box.setToolTip("Points added per mouse event of a stroke")
         self.undo_button, self.redo_button, self.clear_button = QToolButton(), QToolButton(), QToolButton()
-        for w in (self.button, QLabel("radius"), self.radius_box, QLabel("density"), self.density_box):
-            lay.addWidget(w)
+        self.tools = QWidget()  # the brush and the history: shown only while painting (the bar stays short)
+        tools = QHBoxLayout(self.tools)
+        tools.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("radius"), self.radius_box, QLabel("density"), self.density_box):
+            tools.addWidget(w)
         for w in (self.undo_button, self.redo_button, self.clear_button):
-            lay.addWidget(w)
+            tools.addWidget(w)
+        self.tools.hide()
+        lay.addWidget(self.button)
+        lay.addWidget(self.tools)
         self.button.toggled.connect(self.set_active)
         self.radius_box.valueChanged.connect(lambda v: setattr(self, "radius", v))
         self.density_box.valueChanged.connect(lambda v: setattr(self, "density", v))
-        transport = self.window.transport.layout()
-        transport.insertWidget(max(0, transport.count() - 1), self.bar)  # before the trailing stretch
+        self.window.transport.add_group(self.bar)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, keys: tuple[str, ...], tip: str) -> QAction:
@@ -187,6 +192,19 @@ class PaintController(QObject):
     def _on_new_run(self, run_id: int) -> None:
         self._new_run = run_id
 
+    def forget(self) -> None:
+        """A lesson or file is being opened: paint mode ends and the undo history is dropped (it belongs to the
+        data of the experiment being left, and Ctrl+Z must never bring those points into another lesson)."""
+        self.set_active(False)
+        self._undo.clear()
+        self._redo.clear()
+        self._before = None
+        self._started = False
+        self._sent = None
+        self.points = _frozen(_empty())
+        self._draw()
+        self._refresh_actions()
+
     def _set_supported(self, kind: str | None) -> None:
         self._why = _why(kind)
         self.button.setEnabled(self._why is None)
@@ -220,6 +238,7 @@ class PaintController(QObject):
             self.view.set_options(layers={"data": self._data_layer})
         self.overlay.setVisible(on)
         self.brush.setVisible(False)
+        self.tools.setVisible(on)
         self._refresh_actions()
 
     @property

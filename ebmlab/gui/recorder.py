@@ -90,6 +90,8 @@ class FrameEncoder:
         self._cancel = threading.Event()
         self._size: tuple[int, int] | None = None
         self._gif_frames: list = []
+        self.file_frames: int | None = None  # GIF only: frames and seconds the written file holds
+        self.file_seconds = 0.0
         self._writer = None
         self.thread = threading.Thread(target=self._run, name="ebmlab-recorder", daemon=False)
         self.thread.start()
@@ -212,6 +214,7 @@ class FrameEncoder:
             if ok and frames:
                 ms = max(20, int(round(1000.0 / self.fps / 10.0)) * 10)  # GIF delays are in 1/100 s
                 frames[0].save(self.tmp, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
+                self.file_frames, self.file_seconds = gif_frames_and_seconds(self.tmp)  # what the file holds
             return
         w, self._writer = self._writer, None
         if w is not None:
@@ -220,6 +223,21 @@ class FrameEncoder:
             except Exception:
                 if ok:
                     raise
+
+
+def gif_frames_and_seconds(path: Path) -> tuple[int, float]:
+    """(frames, seconds) of a written GIF, read back: Pillow merges identical consecutive frames into one
+    longer frame, and GIF delays are whole 1/100 s, so neither the captured count nor fps x duration is what
+    a viewer plays."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        n, ms = 0, 0.0
+        for i in range(getattr(im, "n_frames", 1)):
+            im.seek(i)
+            n += 1
+            ms += float(im.info.get("duration", 0) or 0)
+    return n, ms / 1000.0
 
 
 def _describe(e: Exception, target: Path) -> str:
@@ -322,7 +340,13 @@ class Recording(QObject):
             self.finished.emit(False, enc.error)
         else:
             extra = f", {self.dropped} dropped (encoder busy)" if self.dropped else ""
-            self.finished.emit(True, f"saved {self.path} ({enc.encoded} frames at {self.fps:g} fps{extra})")
+            if enc.file_frames is not None:  # a GIF: say what the file plays, not what was captured
+                merged = enc.encoded - enc.file_frames
+                same = f"; {merged} unchanged frames merged into longer ones" if merged > 0 else ""
+                what = f"{enc.file_frames} frames, {enc.file_seconds:.1f} s in the file ({enc.encoded} captured{same})"
+            else:
+                what = f"{enc.encoded} frames at {self.fps:g} fps"
+            self.finished.emit(True, f"saved {self.path} ({what}{extra})")
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Window closing: finish the file if it can be written in `timeout` s, else discard; join the thread."""

@@ -17,14 +17,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.errors import EbmlabError
+from ..core.errors import ConfigError, EbmlabError
 from ..core.loop import Pause, Play, Reconfigure, Reset, Session, Step
 from ..core.partition.ais_session import AISControl, AISRunner, AISSpeed, AISUpdate, StartAIS
 from ..core.snapshot import Landscape, Snapshot
 from . import gc_guard
 
-PLAYING_LANDSCAPE_PERIOD = 0.15  # s between heatmap refreshes while training (coarse grid)
-LANDSCAPE_DUTY = 0.05  # while training, heatmaps take at most this share of the worker's time
+PLAYING_LANDSCAPE_PERIOD = 0.2  # s between heatmap refreshes while training (coarse grid): 5 Hz reads as live
+LANDSCAPE_DUTY = 0.03  # while training, heatmaps take at most this share of the worker's time (welcome: 8.5 ms)
 PAUSED_LANDSCAPE_GRID = 256
 SLICE_SECONDS = 0.012  # training time between checks of the command queue
 # Every frame's Python (point layers, trails, item paints) holds the GIL the worker needs between torch ops.
@@ -61,6 +61,7 @@ class Save:
 
 class TrainingWorker(QObject):
     failed = Signal(str)  # a command was refused or something raised; the run is unchanged and paused
+    refused = Signal(list)  # the 'path: reason' lines of a refused change (ConfigError), for the settings panel
     loaded = Signal(int)  # a new run id is live (load/reset)
     saved = Signal(str)
     stopped = Signal()
@@ -112,7 +113,7 @@ class TrainingWorker(QObject):
         configure_compute_thread(1)
         self.native_thread_id = threading.get_native_id()
         last_pub = last_land = 0.0
-        land_step = -1
+        land_step: tuple = ()
         land_cost = 0.0  # seconds the last heatmap took
         rate_t0, rate_steps = time.perf_counter(), 0
         while not self._stop.is_set():
@@ -158,12 +159,20 @@ class TrainingWorker(QObject):
             if now - rate_t0 > 0.5:
                 self.steps_per_second = rate_steps / (now - rate_t0)
                 rate_t0, rate_steps = now, 0
-            if now - last_pub >= PUBLISH_PERIOD or stepped == 0:
+            shown = self._snapshot
+            behind = shown is None or (shown.step, shown.run_id, shown.status, shown.message) != (
+                s.trainer.step_count,
+                s.run_id,
+                s.status(),
+                s.trainer.message,
+            )
+            if (stepped and now - last_pub >= PUBLISH_PERIOD) or (not stepped and behind):
+                # idle: publish only what the window has not seen (a paused window then draws nothing new)
                 snap = s.snapshot()
                 with self._lock:
                     self._snapshot = snap
                 last_pub = now
-            step = s.trainer.step_count
+            step = (s.run_id, s.trainer.step_count, id(s.trainer.exp))  # a load, reset or live change redraws
             playing = s.wants_step
             stale = step != land_step
             period = max(PLAYING_LANDSCAPE_PERIOD, land_cost / LANDSCAPE_DUTY)  # a 256² MLP grid is ~50 ms
@@ -178,7 +187,7 @@ class TrainingWorker(QObject):
                     self.failed.emit(str(e))
                 except Exception as e:
                     self.failed.emit(f"drawing the landscape failed: {type(e).__name__}: {e}")
-                land_step = step if not playing else -2  # full resolution again once paused
+                land_step = step if not playing else ()  # full resolution again once paused
                 last_land = now
         self.stopped.emit()
 
@@ -296,7 +305,9 @@ class TrainingWorker(QObject):
         except EbmlabError as e:
             if s is not None:
                 s.apply(Pause())
-            self.failed.emit(str(e))
+            if isinstance(e, ConfigError):
+                self.refused.emit(list(e.problems))
+            self.failed.emit(str(e).replace("\n", "; "))
         except Exception as e:
             if s is not None:
                 s.apply(Pause())

@@ -175,3 +175,49 @@ def test_exact_and_bracket_helpers():
     hi = type(lo)(**{**lo.__dict__, "log_z": 0.2})
     b = bracket(lo, hi)
     assert b.log_z == pytest.approx(0.1) and b.stderr == pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------------- the side of the exact value, honestly
+DIRECTION_WORDS = ("too low", "too high", "above", "below", "underestimate", "overestimate")
+
+
+def heavy_tailed(seed: int = 3) -> np.ndarray:
+    """Log weights whose ESS is tiny (lognormal with sigma 3, 500 particles): the estimate is unreliable."""
+    return rng(seed).normal(0.0, 3.0, 500)
+
+
+def test_without_an_exact_value_an_uneven_estimate_is_unreliable_in_no_direction():
+    s = summarize_log_weights(heavy_tailed(), "ais")
+    ess_warning = next(w for w in s.warnings if "effective particles" in w)
+    assert "unreliable" in ess_warning
+    assert not any(word in w for w in s.warnings for word in DIRECTION_WORDS), s.warnings
+    pooled = combine_runs([s, summarize_log_weights(heavy_tailed(4), "ais")])
+    assert not any(word in w for w in pooled.warnings for word in DIRECTION_WORDS), pooled.warnings
+
+
+@pytest.mark.parametrize("offset,side", [(-0.5, "above"), (0.5, "below")])
+def test_with_an_exact_value_the_stated_side_matches_the_sign_of_the_error(offset, side):
+    lw = heavy_tailed()
+    est = summarize_log_weights(lw, "ais").log_z
+    exact = est + offset  # estimate - exact = -offset
+    s = summarize_log_weights(lw, "ais", exact_log_z=exact)
+    notes = [w for w in s.warnings if "exact log Z" in w]
+    assert notes == [
+        f"this estimate lies 0.5 nats {side} the exact log Z {exact:.4g} ({0.5 / s.stderr:.1f} standard errors)"
+    ]
+    assert (s.error > 0) == (side == "above")
+    other = "below" if side == "above" else "above"
+    assert not any(other in w or "too low" in w or "too high" in w for w in s.warnings), s.warnings
+    # reverse AIS estimates 1/Z: the side is that of its reported log Z, never of the weights' mean
+    r = summarize_log_weights(lw, "rais", exact_log_z=-est - offset, reciprocal=True)
+    assert (r.log_z - r.exact_log_z > 0) == (side == "below")
+    assert any(("above" if r.log_z > r.exact_log_z else "below") in w for w in r.warnings), r.warnings
+    # pooled runs without their log weights keep the rule
+    import dataclasses
+
+    bare = dataclasses.replace(s, log_weights=None)
+    pooled = combine_runs([bare, bare])
+    note = next(w for w in pooled.warnings if "exact log Z" in w)
+    assert side in note
+    # a clean estimate gets no note at all
+    assert summarize_log_weights(rng(5).normal(0.0, 0.1, 2000), "ais", exact_log_z=0.5).warnings == ()

@@ -60,9 +60,10 @@ def test_png_exports_exist_and_open(win, tmp_path):
         img = QImage(str(out))
         assert not img.isNull() and img.width() > 0 and img.height() > 0
         assert str(out) in win.exporter.last_message
-    big = QImage(str(tmp_path / "window.png"))
-    small = QImage(str(tmp_path / "landscape.png"))
-    assert big.width() >= small.width() and big.height() > small.height()
+    window = QImage(str(tmp_path / "window.png"))
+    land = QImage(str(tmp_path / "landscape.png"))
+    assert (window.width(), window.height()) == (win.width(), win.height())  # the window, pixel for pixel
+    assert land.width() >= win.stack.width() and land.height() >= win.stack.height()
     assert no_temp_files(tmp_path) == []
 
 
@@ -141,6 +142,32 @@ def test_gif_recording_keeps_training_and_rendering(win, qtbot, tmp_path):
     assert frames.shape[1:3] == (round(img.height() * scale), round(img.width() * scale))
     assert not win.exporter.indicator.isVisible()
     assert no_temp_files(tmp_path) == []
+    n_file = frames.shape[0]
+    assert f"{n_file} frames" in win.exporter.last_message  # the message states what the file holds
+
+
+def test_gif_message_counts_the_frames_in_the_file(tmp_path):
+    """Pillow merges identical consecutive frames: 6 captured (3 unchanged pairs) play as 3 frames."""
+    import numpy as np
+
+    from ebmlab.gui.recorder import FrameEncoder, gif_frames_and_seconds
+
+    path = tmp_path / "same.gif"
+    enc = FrameEncoder(path, fps=10)
+    for v in (0, 0, 120, 120, 240, 240):
+        assert enc.offer(np.full((8, 8, 3), v, np.uint8))
+    enc.finish()
+    assert enc.join(10) and enc.saved, enc.error
+    assert enc.encoded == 6 and enc.file_frames == 3
+    assert gif_frames_and_seconds(path) == (3, pytest.approx(0.6))
+
+
+def test_landscape_png_is_at_least_on_screen_size(win, tmp_path):
+    out = win.exporter.export_landscape_png(tmp_path / "land.png")
+    img = QImage(str(out))
+    shown = win.stack.size()
+    assert img.width() >= max(shown.width(), 1600) and img.height() >= shown.height()
+    assert img.width() % shown.width() == 0  # a whole multiple: redrawn larger, not resampled
 
 
 @pytest.mark.skipif(not ffmpeg_available(), reason="imageio-ffmpeg (the ffmpeg binary) is not installed")

@@ -224,7 +224,19 @@ def test_lesson_05_nce_learns_log_z_with_good_noise_and_fails_with_narrow_noise(
     assert abs(m["log_z_exact"] - true_log_z(exp)) < 4 * se_c, m
     assert m["nll_exact"] < 1.95, m  # as exact maximum likelihood in lesson 1
     # The notes' failure: Fit scale 0.3 from scratch. The noise covers only the ring's hole; the energy falls
-    # where no noise goes, log Z runs away from c and the NLL explodes.
-    bad = train(lesson("05_nce", "estimator.fit_scale=0.3"), 600).metrics
+    # where no noise goes, log Z runs away from c and the NLL explodes, until the divergence guard pauses the run
+    # (held-out NLL 23 nats past the uniform density's, ebmlab.core.divergence) keeping the model of the evaluation
+    # before. With the preset's own evaluations (every 20 steps; measured: pauses at step 360, NLL 36.9).
+    every = load_preset(BUNDLED_DIR / "05_nce.json").experiment.training.eval_every
+    t = Trainer(lesson("05_nce", "estimator.fit_scale=0.3", f"training.eval_every={every}"))
+    stopped = next((i for i in range(1, 601) if not t.step()), None)
+    assert stopped is not None and t.status == "error", "the guard never stopped the runaway"
+    assert t.message.startswith(f"training diverged at step {stopped}: held-out NLL"), t.message
+    kept = t.checkpoint.step
+    assert kept == stopped - every and f"the model from step {kept} was kept" in t.message, t.message
+    steps, nll = t.history.export()["nll_exact"]
+    assert steps[-1] == stopped and nll[-1] > math.log(36.0) + 23, (steps[-1], nll[-1])  # the explosion, on the plot
+    bad = t.metrics  # the kept model's numbers
     assert bad["nll_exact"] > m["nll_exact"] + 10, bad
     assert abs(bad["c"] - bad["log_z_exact"]) > 10, bad
+    assert bad["log_z_exact"] > 20 and bad["c"] < 5, bad  # notes: log Z climbs past 20 nats while c stays below 5

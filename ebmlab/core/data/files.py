@@ -20,6 +20,9 @@ import numpy.lib.format as npformat
 from ebmlab.core.errors import DataError
 
 MAX_ROWS = 10_000_000
+# The largest magnitude a float32 holds (3.4028235e38): training may run in float32 and snapshots always are,
+# so a larger finite float64 (1e300 in a file) would overflow the cast to inf and stop the run at step 0.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -64,6 +67,19 @@ def _check_finite(arr: np.ndarray, name: str, row_of: RowOf) -> None:
         first = row_of(int(np.argmax(bad)))
         rows = "row contains" if count == 1 else "rows contain"
         raise DataError(f"{name}: {count} {rows} NaN or inf (first: row {first})")
+
+
+def _check_float32(arr: np.ndarray, name: str, row_of: RowOf) -> None:
+    """Refuse finite values beyond the float32 range (|v| > 3.4e38), naming the first one's row and column."""
+    big = np.abs(arr) > FLOAT32_MAX
+    if big.any():
+        r, c = np.unravel_index(int(np.argmax(big)), arr.shape)
+        count = int(big.sum())
+        more = "" if count == 1 else f" ({count} values are)"
+        raise DataError(
+            f"{name}: row {row_of(int(r))}, column {c + 1}: {arr[r, c]:g} is too large{more}; "
+            f"values must lie within ±{FLOAT32_MAX:.4g} (the float32 range)"
+        )
 
 
 # ------------------------------------------------------------------------------------------------ text
@@ -231,6 +247,7 @@ def _load_table(
     if dim is not None and arr.shape[1] != dim:
         raise DataError(f"{p.name}: data has {arr.shape[1]} columns, expected {dim}")
     _check_finite(arr, p.name, row_of)
+    _check_float32(arr, p.name, row_of)
     return arr, p.name, row_of
 
 
@@ -295,30 +312,43 @@ def load_patterns(
     return to_spins(arr, spins, name, row_of)
 
 
-def points_from_list(points: Sequence[Sequence[float]] | np.ndarray, dim: int) -> np.ndarray:
-    """Validate points given as a list of coordinate lists (e.g. painted in the window); returns (n, dim)."""
+def points_from_list(
+    points: Sequence[Sequence[float]] | np.ndarray, dim: int, where: str = "painted points"
+) -> np.ndarray:
+    """Validate points given as a list of coordinate lists (e.g. painted in the window); returns (n, dim).
+
+    Coordinates must be finite numbers within the float32 range; `where` names the source in messages."""
     dim = _check_int(dim, "dimension", 1)
-    src = "painted points"
     if isinstance(points, np.ndarray):
         if points.dtype.kind not in "biuf" or points.ndim != 2 or points.shape[1] != dim:
-            raise DataError(f"{src}: expected a numeric array of shape (n, {dim}), got {points.shape}")
+            raise DataError(f"{where}: expected a numeric array of shape (n, {dim}), got {points.shape}")
         rows: Sequence = points.tolist()
     elif isinstance(points, (list, tuple)):
         rows = points
     else:
-        raise DataError(f"{src}: expected a list of points, got {type(points).__name__}")
+        raise DataError(f"{where}: expected a list of points, got {type(points).__name__}")
     if len(rows) == 0:
-        raise DataError(f"{src}: no points")
+        raise DataError(f"{where}: no points")
     if len(rows) > MAX_ROWS:
-        raise DataError(f"{src}: {len(rows)} points, more than the limit of {MAX_ROWS}")
+        raise DataError(f"{where}: {len(rows)} points, more than the limit of {MAX_ROWS}")
     for i, row in enumerate(rows, start=1):
         if not isinstance(row, (list, tuple, np.ndarray)):
-            raise DataError(f"{src}: point {i} is not a list of coordinates: {row!r}")
+            raise DataError(f"{where}: point {i} is not a list of coordinates: {row!r}")
         if len(row) != dim:
-            raise DataError(f"{src}: point {i} has {len(row)} coordinates, expected {dim}")
+            raise DataError(f"{where}: point {i} has {len(row)} coordinates, expected {dim}")
         for j, v in enumerate(row, start=1):
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise DataError(f"{src}: point {i}, coordinate {j} is not a number: {v!r}")
-            if not math.isfinite(float(v)):
-                raise DataError(f"{src}: point {i}, coordinate {j} is NaN or inf")
+                raise DataError(f"{where}: point {i}, coordinate {j} is not a number: {v!r}")
+            try:
+                x = abs(float(v))
+            except OverflowError:  # an integer beyond float64 (10**400)
+                x = math.inf
+            if math.isnan(x) or (math.isinf(x) and isinstance(v, (float, np.floating))):
+                raise DataError(f"{where}: point {i}, coordinate {j} is NaN or inf")
+            if x > FLOAT32_MAX:
+                shown = f"{float(v):g}" if math.isfinite(x) else "an integer beyond any float"
+                raise DataError(
+                    f"{where}: point {i}, coordinate {j} is {shown}, too large; "
+                    f"coordinates must lie within ±{FLOAT32_MAX:.4g} (the float32 range)"
+                )
     return np.array(rows, dtype=np.float64).reshape(len(rows), dim)

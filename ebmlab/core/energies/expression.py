@@ -266,6 +266,20 @@ class CompiledExpression:
         self.vars = b.vars
         self.params = b.params
 
+    def used_params(self) -> frozenset[str]:
+        """Parameters on a path from the root after simplification (`0*a + x**2` does not use a)."""
+        if isinstance(self.root, float):
+            return frozenset()
+        producer = {op.out: op for op in self.ops}
+        seen, stack = {self.root}, [self.root]
+        while stack:
+            op = producer.get(stack.pop())
+            for a in op.args if op is not None else ():
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        return frozenset(n for n, nid in self.params.items() if nid in seen)
+
     def _run(self, x: Tensor, pvals: Mapping[str, Tensor]) -> list[Value]:
         vals = list(self.template)
         for i, nid in self.vars.items():
@@ -421,6 +435,8 @@ class ExpressionEnergy(Energy):
 
     Variables x, y, z or x1 ... x10 are columns of x (batch, d). Trainable parameters are float64
     nn.Parameters, fixed ones buffers; both are cast to x.dtype. `energy_and_grad` is analytic.
+    A declared parameter the expression does not use (after simplification) is never trainable: it stays
+    a buffer with its value (the settings keep it), so an energy that uses none has nothing to train.
     """
 
     def __init__(
@@ -440,8 +456,9 @@ class ExpressionEnergy(Energy):
                 raise ExpressionError(f"trainable parameter '{name}' is not declared", None, text)
         super().__init__(ContinuousSpace(d, tuple(box) if box is not None else (DEFAULT_BOX,) * d))
         self.text = text
-        self.trainable_names = tuple(n for n in values if n in names)
         self._compiled = CompiledExpression(parsed, d)
+        used = self._compiled.used_params()
+        self.trainable_names = tuple(n for n in values if n in names and n in used)
         self._keys: dict[str, tuple[str, bool]] = {}
         for name, value in values.items():
             key = f"param_{name}"

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import EbmlabError
-from ..grid import make_grid
+from ..grid import check_grid_cost, make_grid
 from ..params import param
 from ..partition.exact import all_states
 from ..space import BinarySpace, ContinuousSpace, Space
@@ -69,6 +69,8 @@ class MLEImpl(StatelessImpl):
 
     def __init__(self, params: MLEParams, ctx: EstimatorContext):
         check_tractable(ctx.space, "mle")
+        if params.grid_points and isinstance(ctx.space, ContinuousSpace):
+            check_grid_cost(params.grid_points, ctx.space.dim, "estimator.grid_points")
         self.params = params
         self.space = ctx.space
         self.device = ctx.data.device

@@ -46,15 +46,24 @@ def energy_grad(energy: torch.nn.Module, batch: Tensor) -> tuple[Tensor, Tensor]
     """(x (n, d) requiring grad, grad_x E(x) (n, d)) with create_graph=True (differentiable in params)."""
     x = batch.detach().requires_grad_(True)
     e = energy(x)
-    (g,) = torch.autograd.grad(e.sum(), x, create_graph=True)
+    (g,) = _grad(e.sum(), x)
     return x, g
+
+
+def _grad(y: Tensor, x: Tensor) -> tuple[Tensor]:
+    """dy/dx with the graph kept; zeros where y does not depend on x (a linear energy's score is constant,
+    so its Laplacian is 0; a constant energy has no score) instead of torch's 'not used in the graph'."""
+    if not y.requires_grad:
+        return (torch.zeros_like(x),)
+    (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
+    return (torch.zeros_like(x) if g is None else g,)
 
 
 def exact_laplacian(x: Tensor, g: Tensor) -> Tensor:
     """sum_i d g_i / d x_i, shape (n,); one backward pass per dimension, graph kept."""
     lap = torch.zeros(x.shape[0], dtype=g.dtype, device=g.device)
     for i in range(x.shape[1]):
-        (h,) = torch.autograd.grad(g[:, i].sum(), x, create_graph=True)
+        (h,) = _grad(g[:, i].sum(), x)
         lap = lap + h[:, i]
     return lap
 
@@ -64,7 +73,7 @@ def hutchinson_laplacian(x: Tensor, g: Tensor, n_projections: int, gen: torch.Ge
     est = torch.zeros(x.shape[0], dtype=g.dtype, device=g.device)
     for _ in range(n_projections):
         v = torch.randn(x.shape, generator=gen, dtype=x.dtype, device=gen.device).to(x.device)
-        (hv,) = torch.autograd.grad((g * v).sum(), x, create_graph=True)
+        (hv,) = _grad((g * v).sum(), x)
         est = est + (hv * v).sum(-1)
     return est / n_projections
 

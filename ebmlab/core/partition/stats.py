@@ -12,6 +12,11 @@ For weights w_i = exp(log w_i), i = 1..n (all float64, computed from log w with 
 
 Non-finite log weights are handled so they never poison the estimate: -inf is a legitimate zero
 weight (a particle outside the target's support) and is kept; NaN and +inf are dropped and counted.
+
+Warnings never guess a direction. Uneven, heavy-tailed weights make log Z_hat *usually* too low (forward)
+or too high (reverse), but a single run can land on either side, so without an exact reference they say
+the estimate is unreliable. With one (exact_log_z), `direction_note` adds the measured side, the sign of
+log Z_hat - exact.
 """
 
 from __future__ import annotations
@@ -162,8 +167,7 @@ def weight_warnings(ess: float, n: int, max_weight: float, khat: float, n_droppe
     if ess < ESS_MIN or ess < ESS_FRACTION_MIN * n:
         out.append(
             f"only {ess:.3g} effective particles out of {n}: the weights are very uneven, so the "
-            "error bar cannot be trusted (the estimate is probably too low); use a closer base "
-            "distribution or more temperatures"
+            "estimate and its error bar are unreliable; use a closer base distribution or more temperatures"
         )
     if max_weight > MAX_WEIGHT_WARN:
         out.append(
@@ -176,6 +180,23 @@ def weight_warnings(ess: float, n: int, max_weight: float, khat: float, n_droppe
             "may be infinite), so the standard error is unreliable"
         )
     return out
+
+
+def direction_note(log_z: float, exact_log_z: float | None, stderr: float) -> str | None:
+    """Where the estimate lies against the exact value, by the sign of log_z - exact (None without one)."""
+    if exact_log_z is None or not (math.isfinite(log_z) and math.isfinite(exact_log_z)):
+        return None
+    diff = log_z - exact_log_z
+    side = "above" if diff > 0 else "below" if diff < 0 else "exactly at"
+    size = f"{abs(diff):.3g} nats " if diff else ""
+    z = f" ({abs(diff) / stderr:.1f} standard errors)" if stderr > 0 and math.isfinite(stderr) and diff else ""
+    return f"this estimate lies {size}{side} the exact log Z {exact_log_z:.4g}{z}"
+
+
+def _with_direction(warnings: tuple[str, ...], log_z: float, exact: float | None, stderr: float) -> tuple[str, ...]:
+    """The warnings, and when there are some and an exact value exists, the side the estimate fell on."""
+    note = direction_note(log_z, exact, stderr) if warnings else None
+    return warnings + (note,) if note else warnings
 
 
 def summarize_log_weights(
@@ -225,6 +246,7 @@ def summarize_log_weights(
         se = float("inf")
     k = pareto_khat(lw) if khat else float("nan")
     warnings = tuple(weight_warnings(ess, n, max_weight, k, n_dropped)) + tuple(extra_warnings)
+    warnings = _with_direction(warnings, -lmean if reciprocal else lmean, exact_log_z, se)
     return LogZEstimate(
         method=method,
         log_z=-lmean if reciprocal else lmean,
@@ -277,7 +299,7 @@ def combine_runs(estimates: list[LogZEstimate]) -> LogZEstimate:
     ess = float(sum(e.ess for e in estimates))
     n = int(nr.sum())
     max_w = float(max(e.max_weight * t for e, t in zip(estimates, tot / tot.sum())))
-    warnings = tuple(weight_warnings(ess, n, max_w, float("nan"), dropped))
+    warnings = _with_direction(tuple(weight_warnings(ess, n, max_w, float("nan"), dropped)), sign * log_mean, exact, se)
     return LogZEstimate(
         method=first.method,
         log_z=sign * log_mean,

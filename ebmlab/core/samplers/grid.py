@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ..energies.base import continuous_space
 from ..errors import EbmlabError, NotNormalisableError
-from ..grid import evaluate_on_grid, make_grid
+from ..grid import check_grid_cost, evaluate_on_grid, make_grid
 from ..params import param
 from .base import Info, Sampler, register
 
@@ -110,7 +110,11 @@ def sample_exact(
 
 
 def init(x: Tensor, energy, params: GridParams) -> GridState:
-    """Build (and cache) the CDF; keeps x (chains, d) as the current state."""
+    """Build (and cache) the CDF; keeps x (chains, d) as the current state. The settings' grid is capped
+    (ConfigError naming sampler.grid_points beyond MAX_QUADRATURE_CELLS, see ebmlab.core.grid)."""
+    space = continuous_space(energy)
+    if space.dim <= 3:
+        check_grid_cost(params.grid_points, space.dim, "sampler.grid_points")
     return GridState(x.detach(), build_table(energy, params.grid_points))
 
 

@@ -87,8 +87,8 @@ class ExpressionEditor(QWidget):
             err.addWidget(lab)
         self.error_area.hide()
 
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["parameter", "value", "train"])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["parameter", "value", "train", "learned"])
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -96,7 +96,11 @@ class ExpressionEditor(QWidget):
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setToolTip("named parameters of the expression; 'train': learned by the estimator")
+        head.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setToolTip(
+            "named parameters of the expression: 'value' starts the run, 'train' lets the estimator learn it, "
+            "'learned' is its value in the running model (live)"
+        )
         self.add_button = QPushButton("+")
         self.remove_button = QPushButton("−")
         self.add_button.setToolTip("add a parameter")
@@ -141,6 +145,29 @@ class ExpressionEditor(QWidget):
         self._fit_table()
         state = self.validate()
         self._last = state if state is not None else (expression, dict(params), self._norm(params, trainable))
+
+    def set_learned(self, values: Mapping[str, float]) -> None:
+        """Show the running model's values of the parameters (the 'learned' column; never emits)."""
+        self.table.blockSignals(True)
+        try:
+            for row in range(self.table.rowCount()):
+                name_item, cell = self.table.item(row, 0), self.table.item(row, 3)
+                if name_item is None or cell is None:
+                    continue
+                v = values.get(name_item.text().strip())
+                text = "" if v is None else f"{v:.5g}"
+                if cell.text() != text:
+                    cell.setText(text)
+        finally:
+            self.table.blockSignals(False)
+
+    def learned(self) -> dict[str, str]:
+        """The 'learned' column as shown: name -> text."""
+        return {
+            self.table.item(r, 0).text(): self.table.item(r, 3).text()
+            for r in range(self.table.rowCount())
+            if self.table.item(r, 0) is not None and self.table.item(r, 3) is not None
+        }
 
     def set_dim(self, dim: int | None) -> None:
         """The model's declared dimension (None: inferred from the variables); revalidates."""
@@ -200,6 +227,10 @@ class ExpressionEditor(QWidget):
         check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         check.setCheckState(Qt.CheckState.Checked if train else Qt.CheckState.Unchecked)
         self.table.setItem(row, 2, check)
+        learned = QTableWidgetItem("")
+        learned.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)  # read-only: the run's value
+        learned.setForeground(self.palette().placeholderText())
+        self.table.setItem(row, 3, learned)
 
     def _read_table(self) -> tuple[dict[str, float], list[str] | None]:
         params: dict[str, float] = {}

@@ -10,6 +10,7 @@ from ...config.schema import Experiment
 
 TITLE_SCALE = 1.6
 PRESENTER_SCALE = 1.5
+PRESENTER_TITLE_SCALE = 1.25  # the notes' body is already 1.5x: a 2.4x title would not fit the column
 
 
 class NotesPanel(QWidget):
@@ -53,7 +54,7 @@ class NotesPanel(QWidget):
         title = QFont()
         title.setBold(True)
         if size > 0:
-            title.setPointSizeF(font.pointSizeF() * TITLE_SCALE)
+            title.setPointSizeF(font.pointSizeF() * (PRESENTER_TITLE_SCALE if on else TITLE_SCALE))
         self.title_label.setFont(title)
 
     @staticmethod

@@ -309,6 +309,12 @@ class SettingsPanel(QWidget):
         self._select_device(exp.device)
         self.clear_problems()
 
+    def set_learned(self, params: dict[str, float]) -> None:
+        """The running model's parameter values beside the starting ones (expression models)."""
+        editor = self.boxes["model"].editor
+        if editor is not None and self.boxes["model"].kind == "expression":
+            editor.set_learned(params)
+
     def set_devices(self, devices: list[str]) -> None:
         """The devices this machine offers ('cpu' is always listed)."""
         current = self.device() or (self._exp.device if self._exp else "cpu")

@@ -61,6 +61,7 @@ class AISPanel(QWidget):
         self._win = window
         self._settings: dict = dict(DEFAULTS)
         self._token = 0  # Run presses (= the worker's StartAIS token of our latest run)
+        self._stale_upto = 0  # runs up to this token belong to a lesson that was left (forget)
         self._status = "idle"  # idle | starting | running | paused | done | stopped | error
         self._latest = None  # latest accepted AISUpdate
         self._shown = None  # latest rendered AISUpdate
@@ -143,6 +144,9 @@ class AISPanel(QWidget):
         for lab in (self.result_label, self.detail_label, self.warnings_label):
             lab.setWordWrap(True)
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for lab in (self.result_label, self.detail_label, self.warnings_label, self.stats_label, self.state_label):
+            # a long result never widens the tab (which would squeeze the notes for the rest of the session)
+            lab.setMinimumWidth(1)
         self.result_plot = ResultPlot()
         keep = self.result_plot.widget.sizePolicy()
         keep.setRetainSizeWhenHidden(True)  # no layout jump when the result appears
@@ -250,6 +254,19 @@ class AISPanel(QWidget):
         self._show_result()
         self._sync_buttons()
 
+    def forget(self) -> None:
+        """Another lesson or file is opened: stop any run and clear its plots and result (they describe the
+        model being left)."""
+        if self._status in ("starting", "running", "paused"):
+            self._send(AISControl("stop"))
+        self._stale_upto = self._token  # updates of the runs so far (still in flight) are ignored
+        self._status, self._latest, self._shown, self._error = "idle", None, None, None
+        for p in (self.density, self.weights, self.path, self.result_plot):
+            p.clear()
+        self.stats_label.setText("")
+        self._show_result()
+        self._sync_buttons()
+
     def shutdown(self) -> None:
         """Stop polling and stop the run (the window is closing)."""
         if self._closed:
@@ -292,6 +309,8 @@ class AISPanel(QWidget):
     def _poll(self) -> None:
         upd = self._win.worker.latest_ais()
         if upd is None or upd is self._latest or self._token == 0 or upd.token < self._token:
+            return
+        if upd.token <= self._stale_upto:
             return
         self._token = upd.token  # a StartAIS sent by someone else counts too
         self._latest = upd

@@ -122,7 +122,7 @@ class TrailsImage(pg.GraphicsObject):
     splatted with the current positions each frame (~1 ms of numpy), drawn as one premultiplied ARGB image
     (no per-frame conversion in Qt)."""
 
-    def __init__(self, res: int = 256, decay: float = 0.88):
+    def __init__(self, res: int = 256, decay: float = 0.88**2):
         super().__init__()
         self.res, self.decay = res, decay
         self.acc = np.zeros((res, res), np.float32)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetrics
-from PySide6.QtWidgets import QGraphicsItem, QStackedLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetrics, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 from ...core.snapshot import Landscape, Snapshot
 from . import theme
+from .aspect_holder import AspectHolder
 from .items import PointsItem, TrailsImage, iso_segments, score_segments
+from .legend_row import legend_html, normalise
+from .titles import set_title, steady_label
 
 POINT_LAYERS = ("data", "noise", "noisy", "negatives", "chains")  # bottom to top
 POINT_SIZE = {"data": 2.0, "noise": 2.0, "noisy": 2.0, "negatives": 3.0, "chains": 2.0}
@@ -23,6 +26,7 @@ POINT_ALPHA = {"data": 150, "noise": 200, "noisy": 200, "negatives": 230, "chain
 DENSITY_SPAN = 12.0  # nats of log-density shown below the maximum
 CONTOUR_NATS = (0.5, 2.0, 4.0, 8.0)  # iso-energy lines at E_min + these
 AGE_BINS = 6
+TRAIL_EVERY = 2  # trails are splatted every 2nd frame (decay squared): half the numpy per frame
 _NO_EDGES, _NO_BINS = np.zeros(1), np.zeros(0)  # an empty step histogram
 _PRESS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
 _MOUSE_EVENTS = (*_PRESS, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease, QEvent.Type.Leave)
@@ -50,17 +54,40 @@ class LandscapeView(QWidget):
         self._ranged = False
         self._styles: dict[str, str] = {}
         self._label_cache: tuple = (None, None)
+        self._ramp: tuple = (None, None)
+        self._trail_src = None
+        self._trail_frame = 0
+        self._bar_state: tuple = ()
         self._jitter = np.random.default_rng(0).uniform(-1, 1, 20_000)
         self._mouse_handler = None  # set_mouse_handler: the map's left button goes to it (painting)
         self._mouse_down = False
-        stack = QStackedLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 4)
+        outer.setSpacing(2)
+        stack = QStackedLayout()
         stack.setContentsMargins(0, 0, 0, 0)
         self._stack = stack
+        outer.addLayout(stack, 1)
+        self.legend = QLabel()  # under the plot, outside it: never over the chains; wraps on a narrow pane
+        self.legend.setWordWrap(True)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self._legend_entries: tuple = ()
+        outer.addWidget(self.legend)
         self.map_widget, self.curve_widget = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.map_widget, self.curve_widget):
             w.setBackground(theme.BG)
-            stack.addWidget(w)
+            w.getPlotItem().hideButtons()  # the 'A' auto-range button: the view is set to the model's box
+        self.map_holder = AspectHolder(self.map_widget)  # the axes span the box, and the box keeps its shape
+        self.map_holder.setAutoFillBackground(True)
+        pal = self.map_holder.palette()
+        pal.setColor(QPalette.ColorRole.Window, QColor(theme.BG))
+        self.map_holder.setPalette(pal)
+        stack.addWidget(self.map_holder)
+        stack.addWidget(self.curve_widget)
         self.map, self.curve = self.map_widget.getPlotItem(), self.curve_widget.getPlotItem()
+        for plot in (self.map, self.curve):
+            steady_label(plot.titleLabel)  # the step counter in the title changes without a layout pass
         self._build_map()
         self._build_curve()
         self.apply_style()
@@ -68,7 +95,6 @@ class LandscapeView(QWidget):
     # ------------------------------------------------------------------ construction
     def _build_map(self) -> None:
         m = self.map
-        m.setAspectLocked(True)
         m.disableAutoRange()
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # a blit per frame until it changes
@@ -87,8 +113,6 @@ class LandscapeView(QWidget):
         self.points["data"].setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # the data rarely changes
         self.bar = pg.ColorBarItem(colorMap=theme.landscape_cmap("density"), values=(0, 1), interactive=False)
         self.bar.setImageItem(self.image, insert_in=m)
-        self.legend = m.addLegend(offset=(-6, 6))
-        self.legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # static: a blit, not a repaint per frame
 
     def _build_curve(self) -> None:
         c = self.curve
@@ -101,7 +125,6 @@ class LandscapeView(QWidget):
         self.rugs = {n: PointsItem([theme.color(n, POINT_ALPHA[n])], POINT_SIZE[n]) for n in POINT_LAYERS}
         for it in self.rugs.values():
             c.addItem(it)
-        self.curve_legend = c.addLegend(offset=(-6, 6))
 
     def apply_style(self) -> None:
         """Fonts, pens and marker sizes at the current theme scale."""
@@ -121,8 +144,11 @@ class LandscapeView(QWidget):
         for name in POINT_LAYERS:
             for it in (self.points[name], self.rugs[name]):
                 it.set_style(size=theme.marker(POINT_SIZE[name]))
-        theme.style_legend(self.legend)
-        theme.style_legend(self.curve_legend)
+        self._bar_state = ()
+        self.legend.setFont(theme.font(10))
+        pal = self.legend.palette()
+        pal.setColor(QPalette.ColorRole.WindowText, QColor(theme.FG))
+        self.legend.setPalette(pal)
         self._legend_keys = ()
         self._styles = {}
         self._redraw()
@@ -151,6 +177,7 @@ class LandscapeView(QWidget):
         if trails is not None and bool(trails) != self._trails:
             self._trails = bool(trails)
             self.trails.reset()
+            self._trail_src, self._trail_frame = None, 0  # the redraw below splats the current frame
         for k, v in (layers or {}).items():
             if k in self._layers:
                 self._layers[k] = bool(v)
@@ -208,6 +235,7 @@ class LandscapeView(QWidget):
         self.curve.setTitle(None)
         self._curve_range = ()
         self._ranged = False
+        self._rect = None  # the next landscape sets the range to its box (a new lesson, another box)
         self._refresh_legend(None)
 
     def set_landscape(self, land: Landscape) -> None:
@@ -236,7 +264,7 @@ class LandscapeView(QWidget):
         if mode != self._mode:
             self._mode = mode
             self._legend_keys = ()
-        self._stack.setCurrentWidget(self.curve_widget if mode == "curve" else self.map_widget)
+        self._stack.setCurrentWidget(self.curve_widget if mode == "curve" else self.map_holder)
 
     def _redraw(self) -> None:
         if self._land is not None:
@@ -248,13 +276,15 @@ class LandscapeView(QWidget):
         if self._show == "density":
             lp = land.log_density
             fin = lp[np.isfinite(lp)]
-            top = float(fin.max()) if fin.size else 0.0
+            top = float(np.ceil(fin.max() * 2.0) / 2.0) if fin.size else 0.0  # half-nat steps: the bar stays put
             img = np.nan_to_num(lp, nan=top - DENSITY_SPAN, neginf=top - DENSITY_SPAN, posinf=top)
             return img.astype(np.float32), (top - DENSITY_SPAN, top), f"log p(x), top {DENSITY_SPAN:g} nats"
         e = land.energy
         fin = e[np.isfinite(e)]
         lo, hi = (float(fin.min()), float(np.percentile(fin, 60))) if fin.size else (0.0, 1.0)
         hi = max(hi, lo + 1e-6)
+        q = 10.0 ** np.floor(np.log10(hi - lo)) / 4  # round outward to a quarter decade: the bar stays put
+        lo, hi = float(np.floor(lo / q) * q), float(np.ceil(hi / q) * q)
         img = np.nan_to_num(e, nan=hi, posinf=hi, neginf=lo)
         return img.astype(np.float32), (lo, hi), "E(x), clipped at 60th pct"
 
@@ -273,14 +303,17 @@ class LandscapeView(QWidget):
         if rect != self._rect:
             self._rect = rect
             self.trails.set_box(rect)
-            self.map.setRange(rect, padding=0.02)
-        self.bar.setColorMap(cmap)
-        self.bar.setLevels(levels)
-        self.bar.axis.setLabel(label, color=theme.FG, **{"font-size": theme.pt(10)})
+            self.map.setRange(rect, padding=0.0)
+            self.map_holder.set_ratio(rect.width() / rect.height())
+        if (dens, levels, label, theme.scale()) != self._bar_state:  # the colour bar's ticks re-lay out the plot
+            self._bar_state = (dens, levels, label, theme.scale())
+            self.bar.setColorMap(cmap)
+            self.bar.setLevels(levels)
+            self.bar.axis.setLabel(label, color=theme.FG, **{"font-size": theme.pt(10)})
         title = ("Model density" if dens else "Energy E(x)") + f"  ·  step {land.step}"
         if land.kind == "slice" and land.slice_at is not None:
             title += f"  ·  slice z = {land.slice_at:.2f}"
-        self.map.setTitle(title, color=theme.FG, size=theme.pt(12))
+        set_title(self.map, title, 12)
         e = land.energy
         if self._contours and np.isfinite(e).any():
             k = max(1, int(np.ceil(max(e.shape) / 160)))
@@ -308,7 +341,10 @@ class LandscapeView(QWidget):
         if name == "negatives" and snap.chain_age is not None and snap.negatives is not None:
             if len(snap.chain_age) == len(snap.negatives):
                 g = np.clip(np.log2(np.maximum(snap.chain_age, 0) + 1).astype(np.intp), 0, AGE_BINS - 1)
-                return g, theme.ramp("negatives", AGE_BINS)
+                key = ("negatives", theme.scale())
+                if self._ramp[0] != key:
+                    self._ramp = (key, theme.ramp("negatives", AGE_BINS))
+                return g, self._ramp[1]
         return None, None
 
     def _snap_map(self, snap: Snapshot) -> None:
@@ -329,8 +365,12 @@ class LandscapeView(QWidget):
             self._ranged = True  # no landscape yet: frame the data once
             self.map.autoRange(items=[self.points["data"]])
         chains = snap.chains
-        if self._trails and self._rect is not None and chains is not None and chains.ndim == 2 and chains.shape[1] > 1:
-            self.trails.splat(chains)
+        moving = chains is not None and chains is not self._trail_src  # a paused run re-sends the same chains
+        if self._trails and self._rect is not None and moving and chains.ndim == 2 and chains.shape[1] > 1:
+            self._trail_src = chains
+            if self._trail_frame % TRAIL_EVERY == 0:  # a fading image reads the same at half the frame rate
+                self.trails.splat(chains)
+            self._trail_frame += 1
         self.trails.setVisible(self._trails)
         self._refresh_legend(snap)
 
@@ -346,7 +386,7 @@ class LandscapeView(QWidget):
         self.model_curve.setData(x, y)
         self.curve.setLabel("left", "p(x)" if dens else "E(x)", color=theme.FG, **{"font-size": theme.pt(10)})
         title = ("Model density p(x)" if dens else "Energy E(x)") + f"  ·  step {land.step}"
-        self.curve.setTitle(title, color=theme.FG, size=theme.pt(12))
+        set_title(self.curve, title, 12)
         dx = float(x[1] - x[0])
         self._edges = np.linspace(float(x[0]) - dx / 2, float(x[-1]) + dx / 2, 61)
         self._ycurve = (float(np.nanmin(y)) if not dens else 0.0, float(np.nanmax(y)))
@@ -404,17 +444,25 @@ class LandscapeView(QWidget):
         if keys == self._legend_keys:
             return
         self._legend_keys = keys
-        legend = self.curve_legend if curve else self.legend
-        legend.clear()
-        for k in keys[1:] if curve else reversed(keys[1:]):
+        entries = []
+        for k in keys[1:]:
             if k in CURVE_LEGEND:
                 meaning, label = CURVE_LEGEND[k]
                 label = "model E(x)" if k == "model" and self._show == "energy" else label
-                legend.addItem(theme.legend_sample(meaning, symbol=False), label)
+                entries.append((theme.COLORS[meaning], "line", label))
             else:
                 meaning = "negatives" if k == "pcd" else k
-                line = k in ("boundary", "contours", "arrows")
-                legend.addItem(theme.legend_sample(meaning, symbol=not line), theme.LABELS[k])
-        theme.style_legend(legend)
-        for sample, _ in legend.items:  # swatches of stand-in items: clicking them would toggle nothing
-            sample.setAcceptedMouseButtons(Qt.NoButton)
+                line = k in ("boundary", "contours", "arrows", "class_boundary")
+                entries.append((theme.COLORS[meaning], "line" if line else "dot", theme.LABELS[k]))
+        self.set_legend(entries)
+
+    def set_legend(self, entries) -> None:
+        """The legend under the plot: [(colour, style, label)] (see legend_row.legend_html)."""
+        entries = normalise(entries)
+        if entries != self._legend_entries:
+            self._legend_entries = entries
+            self.legend.setText(legend_html(entries))
+            self.legend.setVisible(bool(entries))
+
+    def legend_entries(self) -> tuple:
+        return self._legend_entries

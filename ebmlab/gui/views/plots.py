@@ -1,102 +1,208 @@
-"""Training metrics over steps: loss, exact NLL, log Z (exact vs estimates ±2 SE vs NCE's c) and sampler
-diagnostics. Every curve is created once; a frame only calls setData on series whose length or last
-point changed."""
+"""Training metrics over steps, one small plot per PlotSpec (plot_specs.py), in a grid that fits its area.
+
+Every curve is created once; a frame only calls setData on series whose length or last point changed. Axis
+ranges are set here, not by pyqtgraph's auto-range: a constant series gets a padded span and an empty plot
+a unit range (axis_fit.py). Legends sit under the axes (legend_row.py), never over a curve. Each title
+carries the latest value, so the number a lesson names can be read from the back of the room.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core.snapshot import Snapshot
 from . import theme
+from .axis_fit import EMPTY_RANGE, data_range, grid_shape, keep_or_refit, nice_ceiling
+from .legend_row import LegendRow
+from .plot_specs import (
+    ESTIMATE,
+    ESTIMATE_LABEL,
+    FAMILIES,
+    FAMILY_COLORS,
+    SERIES,
+    SPECS,
+    automatic_plots,
+    plot_of,
+)
+from .titles import set_title, steady_label
 
-# plot key -> (title, y label)
-PLOTS = {
-    "loss": ("Estimator loss", "loss"),
-    "nll": ("Exact NLL (held-out)", "nats / point"),
-    "logz": ("log Z", "log Z"),
-    "accept": ("Sampler acceptance", "rate"),
-    "ess": ("ESS (min over dims)", "samples"),
-    "rhat": ("Split R-hat (max over dims)", "R-hat"),
-}
-LAYOUT = (("loss", "nll", "logz"), ("accept", "ess", "rhat"))
-# series name -> (plot key, colour meaning, legend label or None, line width)
-CURVES = {
-    "loss": ("loss", "loss", None, 2.0),
-    "nll_exact": ("nll", "exact", None, 2.0),
-    "log_z_exact": ("logz", "exact", "exact", 2.5),
-    "c": ("logz", "c", "NCE c (estimates log Z)", 2.0),
-    "accept": ("accept", "chains", None, 2.0),
-    "ess": ("ess", "chains", None, 2.0),
-    "rhat": ("rhat", "chains", None, 2.0),
-}
-ESTIMATE = "logz_estimate"
+MIN_PLOT_H = 120  # px at the normal scale: below this a plot's title and ticks overlap
+MIN_PLOT_W = 170
+TITLE_PT = 11
+NA_BINARY = "n/a for\nbinary states"
+NOTHING_TO_TRAIN = "nothing to train"
+WARNING_LINES = 2  # the log Z warning is cut to this many lines (the full text is its tooltip)
+
+
+def fmt_value(v: float, clip: float | None = None) -> str:
+    """A title's latest value: 4 significant digits, '> clip' above the clip."""
+    if not math.isfinite(v):
+        return "—"
+    if clip is not None and v > clip:
+        return f"> {clip:g}"
+    return f"{v:.4g}"
+
+
+def step_label(v: float) -> str:
+    """Compact step ticks: 800, 2k, 2.5k, 1.2M (long integers run into each other in a narrow plot)."""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if a >= 1e3:
+        return f"{v / 1e3:.3g}k"
+    return f"{v:.4g}"
+
+
+class StepAxis(pg.AxisItem):
+    """The shared x axis of the metrics plots: steps, compactly labelled, fewer ticks than the default."""
+
+    def __init__(self):
+        super().__init__("bottom")
+        self.setTickDensity(0.7)
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph name)
+        return [step_label(v * scale) for v in values]
+
+
+class MetricPlot:
+    """One PlotItem with its curves, the log Z estimate points, a legend row, a reference line and a note."""
+
+    def __init__(self, spec, item: pg.PlotItem):
+        self.spec, self.item = spec, item
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        steady_label(item.titleLabel, shrinkable=True)
+        item.vb.setMouseEnabled(x=False, y=False)
+        item.disableAutoRange()
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.legend = LegendRow.below(item)
+        self.ref = None
+        if spec.reference is not None:
+            self.ref = pg.InfiniteLine(pos=spec.reference, angle=0, movable=False)
+            item.addItem(self.ref)
+        self.note = pg.TextItem("", anchor=(0.5, 0.5))
+        self.note.setVisible(False)
+        item.addItem(self.note, ignoreBounds=True)
+        self.points = self.bars = None
+        if spec.key == "logz":
+            self.bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0)
+            self.points = pg.ScatterPlotItem(size=7)
+            item.addItem(self.bars)
+            item.addItem(self.points)
+        self.latest = ""
+        self.y_range = EMPTY_RANGE
+        self.x_range = EMPTY_RANGE
+        self.set_ranges(EMPTY_RANGE, EMPTY_RANGE)
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        if name not in self.curves:
+            self.curves[name] = self.item.plot([], [])
+            self.style_curve(name)
+        return self.curves[name]
+
+    def style_curve(self, name: str) -> None:
+        meaning, _, width, style = series_style(name, list(self.curves))
+        pen = theme.pen(meaning, width, style=Qt.DashLine if style == "dash" else None)
+        self.curves[name].setPen(pen)
+
+    def set_ranges(self, x: tuple[float, float], y: tuple[float, float]) -> None:
+        if x != self.x_range or y != self.y_range:
+            self.x_range, self.y_range = x, y
+            self.item.setRange(xRange=x, yRange=y, padding=0)
+            self.note.setPos(0.5 * (x[0] + x[1]), 0.5 * (y[0] + y[1]))
+
+    def set_note(self, text: str) -> None:
+        """A centred note instead of data ('n/a for binary states'); the empty axes are hidden meanwhile."""
+        if self.note.toPlainText() != text:
+            self.note.setText(text, color=theme.MUTED)
+            for side in ("left", "bottom"):
+                self.item.getAxis(side).setStyle(showValues=not text)
+        self.note.setVisible(bool(text))
+
+
+def series_style(name: str, family_order: list[str]) -> tuple[str, str | None, float, str]:
+    """(colour meaning or hex, legend label, width, style) of a series; family members get palette colours."""
+    if name in SERIES:
+        _, meaning, label, width, style = SERIES[name]
+        return meaning, label, width, style
+    for prefix in FAMILIES:
+        if name.startswith(prefix):
+            members = [n for n in family_order if n.startswith(prefix)]
+            i = members.index(name) if name in members else len(members)
+            return FAMILY_COLORS[i % len(FAMILY_COLORS)], name[len(prefix) :], 2.0, "line"
+    return theme.MUTED, name, 1.5, "line"
 
 
 class MetricsPlots(QWidget):
-    """A 2 x 3 grid of small plots fed from `snap.history` (name -> (steps, values[, stderr]))."""
+    """A grid of the chosen plots fed from `snap.history` (name -> (steps, values[, stderr]))."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.BG)
+        self.glw.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # curves change every update
+        self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
         self.params = QLabel()  # the model's named parameters (expression models), live
-        self.params.setStyleSheet(f"color: {theme.FG}; padding: 2px 6px;")
+        self.params.setWordWrap(True)
         self.params.hide()
         lay.addWidget(self.params)
-        lay.addWidget(self.glw)
+        self.notice = QLabel()  # a plain notice from the run (e.g. nothing to train)
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        lay.addWidget(self.notice)
+        lay.addWidget(self.glw, 1)
         self.warning = QLabel()  # the latest log Z estimate's warning, in plain language
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("color: #1a1a1a; background: #e0b040; padding: 3px 6px;")
         self.warning.hide()
         lay.addWidget(self.warning)
+        self.plots: dict[str, MetricPlot] = {key: MetricPlot(spec, pg.PlotItem()) for key, spec in SPECS.items()}
+        self._chosen: tuple[str, ...] | None = None  # view.plots (None: automatic)
+        self._visible: tuple[str, ...] = ()
+        self._shape = (0, 0)
+        self._binary = False
+        self._frozen = False
         self._x_max = -1.0
-        self.plots: dict[str, pg.PlotItem] = {}
-        for r, row in enumerate(LAYOUT):
-            for c, key in enumerate(row):
-                p = self.glw.addPlot(row=r, col=c)
-                p.hideButtons()
-                self.plots[key] = p
-        for key, p in self.plots.items():
-            if key != "loss":
-                p.setXLink(self.plots["loss"])
-        self.plots["accept"].setYRange(0, 1.02, padding=0)
-        self.plots["accept"].enableAutoRange(y=False)
-        self.rhat_ref = pg.InfiniteLine(pos=1.01, angle=0, movable=False)
-        self.plots["rhat"].addItem(self.rhat_ref)
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        for name, (key, _, _, _) in CURVES.items():
-            self.curves[name] = self.plots[key].plot([], [])
-        self.estimate_points = pg.ScatterPlotItem(size=7)
-        self.error_bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0)
-        self.plots["logz"].addItem(self.error_bars)
-        self.plots["logz"].addItem(self.estimate_points)
-        self.legend = pg.LegendItem(offset=(-4, -4))  # bottom right: log Z usually rises, then settles
-        self.legend.setParentItem(self.plots["logz"].vb)
-        self._legend_keys: tuple = ()
         self._seen: dict[str, tuple] = {}
         self._history: dict = {}
+        self._show(automatic_plots(()))
         self.apply_style()
 
     # ------------------------------------------------------------------ style
     def apply_style(self) -> None:
-        for key, p in self.plots.items():
-            title, ylabel = PLOTS[key]
-            theme.style_plot(p, title=title, left=ylabel, bottom="step" if key in LAYOUT[1] else None)
-        for name, (_, meaning, _, width) in CURVES.items():
-            self.curves[name].setPen(theme.pen(meaning, width, style=Qt.DashLine if name == "c" else None))
-        self.estimate_points.setSize(theme.marker(7))
-        self.estimate_points.setPen(pg.mkPen(None))
-        self.estimate_points.setBrush(pg.mkBrush(theme.color("estimate")))
-        self.error_bars.setData(pen=theme.pen("estimate", 1.5))
-        self.rhat_ref.setPen(theme.pen(theme.MUTED, 1.0, style=Qt.DotLine))
-        theme.style_legend(self.legend)
+        s = theme.scale()
+        for mp in self.plots.values():
+            theme.style_plot(mp.item)  # the title names the quantity; x is always steps
+            self._set_title(mp)
+            for name in mp.curves:
+                mp.style_curve(name)
+            if mp.points is not None:
+                mp.points.setSize(theme.marker(7))
+                mp.points.setPen(pg.mkPen(None))
+                mp.points.setBrush(pg.mkBrush(theme.color("estimate")))
+                mp.bars.setData(pen=theme.pen("estimate", 1.5))
+            if mp.ref is not None:
+                mp.ref.setPen(theme.pen(theme.MUTED, 1.0, style=Qt.DotLine))
+            mp.note.setFont(theme.font(11))
+            mp.legend.apply_style()
+        for lab in (self.params, self.notice):
+            lab.setFont(theme.font(11))
+        self.params.setStyleSheet(f"color: {theme.FG}; padding: 2px 6px;")
+        self.notice.setStyleSheet(f"color: {theme.FG}; background: #2c4a6e; padding: 3px 6px;")
+        self.warning.setFont(theme.font(10))
+        self.warning.setStyleSheet("color: #1a1a1a; background: #e0b040; padding: 3px 6px;")
+        self.warning.setMaximumHeight(int(self.warning.fontMetrics().lineSpacing() * (WARNING_LINES + 0.5) + 8))
+        self.glw.setMinimumHeight(int(MIN_PLOT_H * s))
         self._seen = {}
-        self._legend_keys = ()
+        self._shape = (0, 0)
+        self._relayout()
         self.update_history(self._history)
 
     def set_presenter(self, on: bool) -> None:
@@ -104,78 +210,173 @@ class MetricsPlots(QWidget):
         self.apply_style()
 
     # ------------------------------------------------------------------ public API
+    def set_plots(self, keys: list[str] | tuple[str, ...] | None) -> None:
+        """The plots to show (view.plots), in order; None: automatic."""
+        chosen = None if keys is None else tuple(k for k in keys if k in self.plots)
+        if chosen != self._chosen:
+            self._chosen = chosen
+            self._show(self._wanted())
+
+    def visible_plots(self) -> tuple[str, ...]:
+        return self._visible
+
+    def set_binary(self, on: bool) -> None:
+        """Binary models: chain diagnostics (ESS, R-hat) say 'n/a for binary states'."""
+        if on != self._binary:
+            self._binary = on
+            self._seen = {}
+
     def clear(self) -> None:
+        """A new run: empty every series and reset every range."""
         self._x_max = -1.0
         self.warning.hide()
+        self.warning.setToolTip("")
         self.params.hide()
+        self.notice.hide()
         self._history = {}
         self._seen = {}
-        for c in self.curves.values():
-            c.setData([], [])
-        self.estimate_points.setData([], [])
-        self.error_bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
-        self.error_bars.setVisible(False)
-        self._refresh_legend()
+        self._frozen = False
+        for mp in self.plots.values():
+            for c in mp.curves.values():
+                c.setData([], [])
+            if mp.points is not None:
+                mp.points.setData([], [])
+                mp.bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+                mp.bars.setVisible(False)
+            mp.legend.set_entries([])
+            mp.latest = ""
+            mp.x_range = mp.y_range = ()
+            mp.set_ranges(EMPTY_RANGE, EMPTY_RANGE)
+            mp.set_note("")
+        self._show(self._wanted())
+        self.apply_titles()
 
     def set_snapshot(self, snap: Snapshot) -> None:
+        extras = snap.extras or {}
+        self._frozen = bool(extras.get("notice")) and "loss" not in snap.history
         self.update_history(snap.history)
         if snap.params:
             self.params.setText("parameters:   " + "     ".join(f"{k} = {v:.4g}" for k, v in snap.params.items()))
         self.params.setVisible(bool(snap.params))
-        text = (snap.extras or {}).get("logz_warning")
+        notice = extras.get("notice")
+        if notice:
+            self.notice.setText(notice)
+        self.notice.setVisible(bool(notice))
+        text = extras.get("logz_warning")
         if text:
-            self.warning.setText(f"log Z estimate at step {snap.step}: {text}")
+            full = f"log Z estimate at step {snap.step}: {text}"
+            if full != self.warning.toolTip():
+                self.warning.setToolTip(full)  # the whole text; the label shows what fits in WARNING_LINES
+                self._fit_warning()
         self.warning.setVisible(bool(text))
 
     def update_history(self, history: dict[str, tuple[np.ndarray, ...]]) -> None:
         """setData on every series that changed since the last call; missing series are emptied."""
         self._history = history
-        for name, curve in self.curves.items():
-            series = history.get(name)
-            if self._changed(name, series):
-                if series is None:
-                    curve.setData([], [])
-                else:
-                    steps, values = _finite(series[0], series[1])
-                    curve.setData(steps, values)
-        series = history.get(ESTIMATE)
-        if self._changed(ESTIMATE, series):
-            if series is None or not len(series[0]):
-                self.estimate_points.setData([], [])
-                self.error_bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
-            else:
-                steps = np.asarray(series[0], float)
-                values = np.asarray(series[1], float)
-                se = np.asarray(series[2], float) if len(series) > 2 else np.zeros_like(values)
-                ok = np.isfinite(values)
-                steps, values, se = steps[ok], values[ok], np.nan_to_num(se[ok], nan=0.0, posinf=0.0)
-                self.estimate_points.setData(steps, values)
-                self.error_bars.setData(x=steps, y=values, height=4.0 * se)  # full height: ±2 SE
-        self.error_bars.setVisible(bool(self._seen.get(ESTIMATE)))  # an empty one would pull autorange to 0
-        self._refresh_legend()
-        self._fit_steps(history)
-
-    def _fit_steps(self, history: dict) -> None:
-        """The plots share one step axis: fit it to the longest series (a frozen model has no loss curve)."""
+        if self._chosen is None:
+            wanted = self._wanted()
+            if wanted != self._visible:
+                self._show(wanted)
         last = max((float(v[0][-1]) for v in history.values() if len(v[0])), default=-1.0)
-        if last != self._x_max and last >= 0:
+        if last > self._x_max:
             self._x_max = last
-            self.plots["loss"].setXRange(0, max(last, 1.0), padding=0.02)
+        top = nice_ceiling(max(last, 1.0)) if last >= 0 else 1.0
+        x_range = (-0.02 * top, 1.02 * top)
+        for key in self._visible:
+            self._update_plot(self.plots[key], history, x_range)
 
-    def _refresh_legend(self) -> None:
-        keys = tuple(n for n in ("log_z_exact", "c", ESTIMATE) if self._seen.get(n))
-        if keys == self._legend_keys:
-            return
-        self._legend_keys = keys
-        self.legend.clear()
-        for name in keys:
-            if name == ESTIMATE:
-                self.legend.addItem(self.estimate_points, "estimate ±2 SE")
-            else:
-                self.legend.addItem(self.curves[name], CURVES[name][2])
-        theme.style_legend(self.legend)
+    def apply_titles(self) -> None:
+        for key in self._visible:
+            mp = self.plots[key]
+            self._set_title(mp)
 
     # ------------------------------------------------------------------ internals
+    def _wanted(self) -> tuple[str, ...]:
+        return self._chosen if self._chosen is not None else automatic_plots(self._history.keys())
+
+    def _title(self, mp: MetricPlot) -> str:
+        return mp.spec.title + (f"  ·  {mp.latest}" if mp.latest else "")
+
+    def _set_title(self, mp: MetricPlot) -> None:
+        set_title(mp.item, self._title(mp), TITLE_PT)
+
+    def _update_plot(self, mp: MetricPlot, history: dict, x_range: tuple[float, float]) -> None:
+        spec = mp.spec
+        names = [n for n in history if plot_of(n) == spec.key]
+        changed = False
+        for name in list(mp.curves):
+            if name not in history and self._changed(name, None):
+                mp.curves[name].setData([], [])
+                changed = True
+        arrays = []
+        for name in names:
+            series = history[name]
+            if name == ESTIMATE:
+                changed |= self._update_estimate(mp, series)
+                continue
+            steps, values = _finite(series[0], series[1])
+            held = name == "log_z_exact" and self._frozen and len(steps) and self._x_max > steps[-1]
+            if held:  # nothing is trained: the exact value holds at every step, drawn as the line the notes name
+                steps, values = np.append(steps, self._x_max), np.append(values, values[-1])
+            if spec.clip is not None:
+                values = np.minimum(values, spec.clip)
+            if self._changed(name, (steps, values) if held else series):
+                mp.curve(name).setData(steps, values)
+                changed = True
+            arrays.append(values)
+        if mp.points is not None and ESTIMATE in history:
+            est = history[ESTIMATE]
+            v, se = np.asarray(est[1], float), np.asarray(est[2], float) if len(est) > 2 else 0.0
+            arrays += [v - 2 * np.nan_to_num(se), v + 2 * np.nan_to_num(se)]
+        na = spec.binary_na and self._binary
+        nothing = spec.key == "loss" and self._frozen
+        mp.set_note(NA_BINARY if na else NOTHING_TO_TRAIN if nothing else "")
+        if not changed and mp.x_range == x_range:
+            return
+        if spec.fixed is not None:
+            y = spec.fixed
+        else:
+            y = keep_or_refit(mp.y_range or None, data_range(*arrays), floor=spec.floor)
+            if spec.clip is not None:
+                y = (y[0], min(y[1], spec.clip * 1.05))
+            if spec.reference is not None and arrays:
+                y = (min(y[0], spec.reference - 0.02), max(y[1], spec.reference + 0.02))
+        mp.set_ranges(x_range if arrays else EMPTY_RANGE, y)
+        self._update_legend(mp, names)
+        main = next((n for n in names if n != ESTIMATE and len(history[n][1])), None)
+        latest = ""
+        if main is not None and len(names) == 1:
+            latest = fmt_value(float(history[main][1][-1]), spec.clip)
+        elif spec.key == "logz" and "log_z_exact" in history and len(history["log_z_exact"][1]):
+            latest = "exact " + fmt_value(float(history["log_z_exact"][1][-1]))
+        if latest != mp.latest:
+            mp.latest = latest
+            self._set_title(mp)
+
+    def _update_estimate(self, mp: MetricPlot, series: tuple) -> bool:
+        if not self._changed(ESTIMATE, series):
+            return False
+        steps = np.asarray(series[0], float)
+        values = np.asarray(series[1], float)
+        se = np.asarray(series[2], float) if len(series) > 2 else np.zeros_like(values)
+        ok = np.isfinite(values)
+        steps, values, se = steps[ok], values[ok], np.nan_to_num(se[ok], nan=0.0, posinf=0.0)
+        mp.points.setData(steps, values)
+        mp.bars.setData(x=steps, y=values, height=4.0 * se)  # full height: ±2 SE
+        mp.bars.setVisible(bool(len(steps)))  # an empty one would pull ranges to 0
+        return True
+
+    def _update_legend(self, mp: MetricPlot, names: list[str]) -> None:
+        entries = []
+        for name in names:
+            if name == ESTIMATE:
+                entries.append((theme.COLORS["estimate"], "dot", ESTIMATE_LABEL))
+                continue
+            meaning, label, _, style = series_style(name, list(mp.curves))
+            if label is not None and (len(names) > 1 or name not in SERIES):
+                entries.append((theme.COLORS.get(meaning, meaning), style, label))
+        mp.legend.set_entries(entries)
+
     def _changed(self, name: str, series: tuple | None) -> bool:
         if series is None or not len(series[0]):
             key: tuple = ()
@@ -185,6 +386,53 @@ class MetricsPlots(QWidget):
             return False
         self._seen[name] = key
         return True
+
+    def _show(self, keys: tuple[str, ...]) -> None:
+        """Put exactly these plots in the grid (in order)."""
+        if keys == self._visible:
+            return
+        self._visible = keys
+        self._shape = (0, 0)
+        self._seen = {}
+        self._relayout()
+        self.apply_titles()
+
+    def _relayout(self) -> None:
+        k = len(self._visible)
+        w, h = max(self.glw.width(), 1), max(self.glw.height(), 1)
+        shape = grid_shape(k, w, h, max_cols=max(1, int(w // (MIN_PLOT_W * theme.scale()))))
+        if shape == self._shape:
+            return
+        self._shape = shape
+        ci = self.glw.ci
+        for mp in self.plots.values():
+            if mp.item.scene() is not None and mp.item in ci.items:
+                ci.removeItem(mp.item)
+            mp.item.setVisible(False)
+        rows, cols = shape
+        k = len(self._visible)
+        for i, key in enumerate(self._visible):
+            mp = self.plots[key]
+            mp.item.setVisible(True)
+            ci.addItem(mp.item, row=i // cols, col=i % cols)
+            below = i + cols < k  # another plot under this one: the steps are read off the lowest row
+            mp.item.getAxis("bottom").setStyle(showValues=not below)
+        s = theme.scale()
+        self.glw.setMinimumHeight(int(max(rows, 1) * MIN_PLOT_H * s))
+        self.setMinimumWidth(int(min(max(cols, 1), 2) * MIN_PLOT_W * s))
+
+    def _fit_warning(self) -> None:
+        """The warning cut with '…' to about WARNING_LINES lines of the current width (hover: all of it)."""
+        full = self.warning.toolTip()
+        fm = self.warning.fontMetrics()
+        width = max(self.width() - 16, 50)
+        self.warning.setText(fm.elidedText(full, Qt.TextElideMode.ElideRight, int(0.9 * width * WARNING_LINES)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._relayout()
+        if self.warning.toolTip():
+            self._fit_warning()
 
 
 def _finite(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

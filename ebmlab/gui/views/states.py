@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ...core.snapshot import Landscape, Snapshot
 from . import theme
+from .legend_row import LegendRow
+from .titles import set_title, steady_label
 
 TOP_K = 24
 N_SAMPLES = 16
@@ -70,12 +72,13 @@ class StateView(QWidget):
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.hideButtons()
         self.bars: dict[str, pg.BarGraphItem] = {}
-        self.legend = self.bars_plot.addLegend(offset=(-6, 6))
-        for key, label, _ in SERIES:
+        self.legend = LegendRow.below(self.bars_plot)  # under the axis: never over the bars
+        self.legend.set_entries([(theme.COLORS[key], "dot", label) for key, label, _ in SERIES])
+        steady_label(self.bars_plot.titleLabel, shrinkable=True)
+        for key, _label, _ in SERIES:
             item = pg.BarGraphItem(x=[], height=[], width=BAR_W, brush=theme.color(key), pen=None)
             self.bars[key] = item
             self.bars_plot.addItem(item)
-            self.legend.addItem(item, label)
         self.patterns_vb = self.glw.addViewBox(row=1, col=0)
         self.patterns_vb.setMouseEnabled(x=False, y=False)
         self.patterns_vb.setXLink(self.bars_plot.vb)
@@ -95,8 +98,9 @@ class StateView(QWidget):
     def apply_style(self) -> None:
         s = theme.scale()
         theme.style_plot(self.bars_plot, left="probability", bottom="rank of state (by exact model p)")
+        self._axis_text = ""
         self.bars_plot.showGrid(x=False, y=True, alpha=theme.GRID_ALPHA)
-        theme.style_legend(self.legend)
+        self.legend.apply_style()
         self.samples_label.setText("current samples (first chains)", color=theme.MUTED, size=theme.pt(10))
         self.glw.ci.layout.setRowFixedHeight(2, 22 * s)
         self.glw.ci.layout.setRowFixedHeight(3, 70 * s)
@@ -193,7 +197,11 @@ class StateView(QWidget):
             return
         k = len(self._order)
         p_all = np.exp(np.asarray(self._land.log_density, float))
-        stats = f"{100 * p_all[self._order].sum():.0f}% of the model's mass"
+        stats = f"top {k}: {100 * p_all[self._order].sum():.0f}% of the mass"
+        data_states = self._frequencies(self._snap.data)
+        if data_states is not None:  # the claim of a patterns lesson: how much mass sits on the data's states
+            on = data_states > 0
+            stats = f"the data's {int(on.sum())} states hold {100 * p_all[on].sum():.1f}% of the mass"
         for key, rows in (("data", self._snap.data), ("chains", self._snap.chains)):
             f = self._frequencies(rows)
             off = dict((s[0], s[2]) for s in SERIES)[key]
@@ -202,10 +210,12 @@ class StateView(QWidget):
                 continue
             self.bars[key].setOpts(x=np.arange(k) + off, height=f[self._order], width=BAR_W)
             if key == "chains":
-                stats += f" · TV(samples, model) = {0.5 * float(np.abs(f - p_all).sum()):.3f}"
-        small = f"<span style='font-size:{theme.pt(9)}; color:{theme.MUTED}'>{stats}</span>"
-        title = f"Top {k} of {len(p_all)} states<br>{small}"
-        self.bars_plot.setTitle(title, color=theme.FG, size=theme.pt(11))
+                stats += f" · TV(samples, model) {0.5 * float(np.abs(f - p_all).sum()):.3f}"
+        set_title(self.bars_plot, stats, 11)  # one line: pyqtgraph's title row is 30 px
+        axis = f"the {k} most probable of {len(p_all)} states, by exact model p"
+        if axis != self._axis_text:
+            self._axis_text = axis
+            self.bars_plot.setLabel("bottom", axis, color=theme.FG, **{"font-size": theme.pt(10)})
 
     def _redraw(self) -> None:
         if self._land is not None:
