@@ -283,7 +283,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"saved {path}", 5000)
 
     def _on_failed(self, message: str) -> None:
-        self._awaiting = None  # the worker kept its experiment: the next snapshot brings it back
+        self._awaiting = None  # the worker kept its experiment: show it again now (a paused run sends no new snapshot)
+        snap = self.worker.latest()[0] or self._shown_snapshot
+        if snap is not None and snap.experiment is not None and snap.experiment is not self.experiment:
+            self._adopt_experiment(snap.experiment)
         self.show_error(message)
 
     def _on_refused(self, problems: list) -> None:
