@@ -68,7 +68,19 @@ class LogZSettings:
     schedule: str = param("sigmoid", choices=("linear", "geometric", "sigmoid"))
 
 
-PLOT_NAMES = ("loss", "nll", "logz", "params", "accuracy", "data_mass", "var_ratio", "accept", "ess", "rhat")
+PLOT_NAMES = (
+    "loss",
+    "nll",
+    "logz",
+    "params",
+    "accuracy",
+    "data_mass",
+    "chain_energy",
+    "var_ratio",
+    "accept",
+    "ess",
+    "rhat",
+)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ class Series:
 
 
 class History:
-    """Named series of a run. Series with error bars: names in `WITH_ERROR`."""
+    """Named series of a run. A series has error bars (standard errors) when it is in `WITH_ERROR` or its
+    first point came with an error."""
 
     WITH_ERROR = ("logz_estimate",)
 
@@ -84,7 +85,7 @@ class History:
     def add(self, name: str, step: int, value: float, error: float | None = None) -> None:
         s = self.series.get(name)
         if s is None:
-            s = self.series[name] = Series(self.cap, with_error=name in self.WITH_ERROR)
+            s = self.series[name] = Series(self.cap, with_error=name in self.WITH_ERROR or error is not None)
         s.append(step, value, error)
 
     def export(self) -> dict[str, tuple[np.ndarray, ...]]:

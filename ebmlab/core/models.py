@@ -61,6 +61,9 @@ class ExpressionModel:
     trainable: list[str] | None = None  # None: every parameter is trained
     dim: int | None = param(None, lo=1, hi=10, help="dimension (inferred from the variables if empty)")
     box: list[list[float]] | None = None
+    derived: dict[str, str] = param(
+        {}, help='quantities of the parameters to report beside them, e.g. {"w": "sigmoid(t)"}'
+    )
 
 
 def _build_expression(s: ExpressionModel, seed: int) -> Energy:
@@ -74,7 +77,14 @@ def _build_expression(s: ExpressionModel, seed: int) -> Energy:
     unknown = [n for n in (s.trainable or []) if n not in s.params]
     if unknown:
         raise ConfigError([f"model.trainable: {', '.join(unknown)} not among the parameters {list(s.params)}"])
-    return ExpressionEnergy(s.expression, params=s.params, trainable=s.trainable, dim=dim, box=_box(s.box, dim))
+    try:
+        return ExpressionEnergy(
+            s.expression, params=s.params, trainable=s.trainable, dim=dim, box=_box(s.box, dim), derived=s.derived
+        )
+    except ExpressionError as e:
+        if str(e).startswith("derived"):
+            raise ConfigError([f"model.derived: {e}"]) from None
+        raise
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class Snapshot:
     estimator: str
     sampler: str
     metrics: dict[str, float]
-    params: dict[str, float]
+    params: dict[str, float]  # the model's named scalar parameters
     history: dict[str, tuple[np.ndarray, ...]]
     data: np.ndarray
     labels: np.ndarray | None = None
@@ -37,6 +37,7 @@ class Snapshot:
     noise: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
     experiment: Any = None  # the (frozen) settings this run uses
+    derived: dict[str, float] = field(default_factory=dict)  # derived quantities of the parameters (w = sigmoid(t))
 
 
 @dataclass(frozen=True)

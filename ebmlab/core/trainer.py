@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import lesson_metrics
 from .datasources import build_data
 from .divergence import Checkpoint, DivergenceGuard, evaluate_and_check, restore_checkpoint
 from .errors import ConfigError, EbmlabError
@@ -26,6 +27,7 @@ from .estimators.base import EstimatorContext
 from .evaluation import ExactEvaluator
 from .guards import FROZEN_NOTICE, check_data_dimension, check_energy_values, is_no_gradient_error, no_gradient_message
 from .history import History
+from .lesson_metrics import distinct_states
 from .models import build_model
 from .params import check
 from .samplers import SAMPLERS
@@ -130,6 +132,10 @@ class Trainer:
         self.train_data = torch.as_tensor(ds.points[train], **to)
         self.holdout = torch.as_tensor(ds.points[hold], **to) if n_hold else self.train_data
         self.train_labels = None if ds.labels is None else torch.as_tensor(ds.labels[train], device=self.device)
+        self.holdout_labels = None
+        if ds.labels is not None:
+            self.holdout_labels = torch.as_tensor(ds.labels[hold], device=self.device) if n_hold else self.train_labels
+        self.data_states = distinct_states(ds.points) if self.is_binary else None
         self.data_draw = ds.points[train][:DRAW_LIMIT].astype(np.float32)
         self.labels_draw = None if ds.labels is None else ds.labels[train][:DRAW_LIMIT]
         self.batch_gen = self._gen(1)
@@ -362,6 +368,7 @@ class Trainer:
                 if math.isfinite(rhat):
                     self.metrics["rhat"] = rhat
                     self.history.add("rhat", step, rhat)
+        lesson_metrics.record(self, step)
 
     def estimate_log_z(self) -> None:
         """An IS or AIS estimate of the current model's log Z with its standard error (metrics + history).
@@ -417,7 +424,12 @@ class Trainer:
             noise=_np(info.get("noise")),
             experiment=self.exp,
             extras=self._extras(),
+            derived=self._derived(),
         )
+
+    def _derived(self) -> dict[str, float]:
+        derived = getattr(self.energy, "derived_scalars", None)
+        return derived() if derived is not None else {}
 
     def _extras(self) -> dict:
         """'logz_warning': the latest log Z estimate's caveat; 'notice': a plain fact about the run (e.g. a
@@ -430,22 +442,11 @@ class Trainer:
         return out
 
     def landscape(self, grid: int = 128) -> Landscape:
-        """The model on a grid; for NCE in 2-D also its classifier's log-ratio field
-        G(x) = -E(x) - c - log q(x) - log nu in extras['nce_log_ratio'] (the decision boundary is G = 0)."""
-        land = self.evaluator.landscape(self.run_id, self.step_count, grid)
-        state = self.est_state
-        if self.estimator.name == "nce" and land.kind == "image" and hasattr(state, "noise"):
-            from dataclasses import replace
+        """The model on a grid, with the estimator's or the classifier's fields in extras
+        (see ebmlab.core.landscape_extras)."""
+        from .landscape_extras import with_extras
 
-            from .grid import make_grid
-
-            g = make_grid(self.energy.space, land.energy.shape)
-            with torch.no_grad():
-                lq = state.noise.log_prob(g.points(device=self.device)).double().cpu().numpy().reshape(g.shape)
-            nu = float(getattr(self.exp.estimator.settings, "nu", 1.0))
-            field = -land.energy - float(state.c.detach()) - lq - math.log(nu)
-            land = replace(land, extras={**land.extras, "nce_log_ratio": field})
-        return land
+        return with_extras(self, self.evaluator.landscape(self.run_id, self.step_count, grid))
 
     def summary(self) -> dict:
         """JSON-ready numbers of the run (for `ebmlab run --json`)."""
@@ -460,6 +461,15 @@ class Trainer:
         }
         if "c" in m:
             out["c"] = m["c"]
+        if self._derived():
+            out["derived"] = self._derived()
+        for key in ("accuracy", "accuracy_stderr", "data_mass"):
+            if key in m:
+                out[key] = m[key]
+        ratios = {k.split(":", 1)[1]: m[k] for k in m if k.startswith("var_ratio:") and not k.endswith("_stderr")}
+        if ratios:
+            out["chain_variance_ratio"] = ratios
+            out["chain_variance_ratio_stderr"] = {k: m.get(f"var_ratio:{k}_stderr") for k in ratios}
         if "logz_estimate" in m:
             out["logz_estimate"] = m["logz_estimate"]
             out["logz_stderr"] = m.get("logz_stderr")

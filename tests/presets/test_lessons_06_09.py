@@ -117,7 +117,7 @@ def test_07_hmc_mixes_faster_than_mala(samplers_at_03):
 
 # ------------------------------------------------------------------ 08
 
-RING_LOG_Z = 2.471842  # quadrature on [-5, 5]^2
+RING_LOG_Z = math.log(math.pi**1.5 * (1 + math.erf(2.0)))  # 0.25 (r^2 - 4)^2 on the plane; the box cuts e^-100
 
 
 def test_08_pooled_ais_converges_to_the_exact_log_z():
@@ -125,10 +125,10 @@ def test_08_pooled_ais_converges_to_the_exact_log_z():
     t = run(exp, 200)  # 20 pooled AIS runs
     assert abs(t.metrics["log_z_exact"] - RING_LOG_Z) < 1e-5
     est, se = t.metrics["logz_estimate"], t.metrics["logz_stderr"]
-    assert abs(est - RING_LOG_Z) < 4 * se, (est, se)  # measured 2.4709 +- 0.0067
+    assert abs(est - RING_LOG_Z) < 4 * se, (est, se)  # measured 2.3921 +- 0.0079 (50 temperatures: a little low)
     steps, values, errors = t.history.export()["logz_estimate"]
     assert len(steps) == 20 and errors[0] > 0
-    # 20 runs pooled: SE should shrink ~ 1/sqrt(20) = 0.22; measured 0.030 -> 0.0067
+    # 20 runs pooled: SE should shrink ~ 1/sqrt(20) = 0.22; measured 0.036 -> 0.0079
     assert se < 0.4 * errors[0], (se, errors[0])
     assert t.logz_warning is None
 

@@ -437,6 +437,8 @@ class ExpressionEnergy(Energy):
     nn.Parameters, fixed ones buffers; both are cast to x.dtype. `energy_and_grad` is analytic.
     A declared parameter the expression does not use (after simplification) is never trainable: it stays
     a buffer with its value (the settings keep it), so an energy that uses none has nothing to train.
+    `derived` (name -> expression of the parameters, e.g. {'w': 'sigmoid(t)'}) is reported by
+    `derived_scalars()`; see ebmlab.core.energies.expression_derived.
     """
 
     def __init__(
@@ -446,6 +448,7 @@ class ExpressionEnergy(Energy):
         trainable: Iterable[str] | None = None,
         dim: int | None = None,
         box: tuple[tuple[float, float], ...] | None = None,
+        derived: Mapping[str, str] | None = None,
     ):
         values = validate_params(params, text if isinstance(text, str) else "")
         parsed = parse(text, values)
@@ -468,6 +471,11 @@ class ExpressionEnergy(Energy):
             else:
                 self.register_buffer(key, t)
             self._keys[name] = (key, name in self.trainable_names)
+        self._derived: dict = {}
+        if derived:
+            from .expression_derived import compile_derived
+
+            self._derived = compile_derived(derived, values)
 
     def _tensor_of(self, name: str) -> Tensor:
         key, trainable = self._keys[name]
@@ -489,6 +497,14 @@ class ExpressionEnergy(Energy):
 
     def named_scalars(self) -> dict[str, float]:
         return self.param_values
+
+    def derived_scalars(self) -> dict[str, float]:
+        """The model's derived quantities of the parameters (e.g. w = sigmoid(t)) at their current values."""
+        if not self._derived:
+            return {}
+        from .expression_derived import evaluate_derived
+
+        return evaluate_derived(self._derived, {n: self._tensor_of(n).detach().cpu() for n in self._keys})
 
     def describe(self) -> str:
         return self.text

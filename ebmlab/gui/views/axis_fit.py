@@ -69,7 +69,7 @@ def grid_shape(
     return best
 
 
-NICE = (1.0, 2.0, 3.0, 5.0, 10.0)
+NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
 def nice_ceiling(v: float) -> float:

@@ -237,3 +237,16 @@ def score_segments(e: np.ndarray, xs: np.ndarray, ys: np.ndarray, n: int = 16) -
         segs_x += [tx, tx - h * (ca * ux - sa * uy)]
         segs_y += [ty, ty - h * (sa * ux + ca * uy)]
     return np.column_stack(segs_x).ravel(), np.column_stack(segs_y).ravel()
+
+
+def class_boundary_segments(margin, shape: tuple, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments (x, y for connect='pairs') of a classifier's decision boundary: the zero level set of
+    extras['class_margin'] ((H, W) for two classes, (K, H, W) one field per class); empty without one."""
+    if margin is None:
+        return np.zeros(0), np.zeros(0)
+    fields = np.asarray(margin, float)
+    fields = fields[None] if fields.ndim == 2 else fields
+    if fields.shape[1:] != tuple(shape):
+        return np.zeros(0), np.zeros(0)
+    parts = [iso_segments(f, [0.0], xs, ys) for f in fields]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

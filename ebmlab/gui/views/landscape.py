@@ -16,13 +16,13 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout
 from ...core.snapshot import Landscape, Snapshot
 from . import theme
 from .aspect_holder import AspectHolder
-from .items import PointsItem, TrailsImage, iso_segments, score_segments
+from .items import PointsItem, TrailsImage, class_boundary_segments, iso_segments, score_segments
 from .legend_row import legend_html, normalise
 from .titles import set_title, steady_label
 
-POINT_LAYERS = ("data", "noise", "noisy", "negatives", "chains")  # bottom to top
-POINT_SIZE = {"data": 2.0, "noise": 2.0, "noisy": 2.0, "negatives": 3.0, "chains": 2.0}
-POINT_ALPHA = {"data": 150, "noise": 200, "noisy": 200, "negatives": 230, "chains": 255}
+POINT_LAYERS = ("data", "noise", "negatives", "chains", "noisy")  # bottom to top (a DSM batch is few points: on top)
+POINT_SIZE = {"data": 2.0, "noise": 2.0, "noisy": 3.0, "negatives": 3.0, "chains": 2.0}
+POINT_ALPHA = {"data": 150, "noise": 200, "noisy": 255, "negatives": 230, "chains": 255}
 DENSITY_SPAN = 12.0  # nats of log-density shown below the maximum
 CONTOUR_NATS = (0.5, 2.0, 4.0, 8.0)  # iso-energy lines at E_min + these
 AGE_BINS = 6
@@ -100,9 +100,11 @@ class LandscapeView(QWidget):
         self.image.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # a blit per frame until it changes
         self.trails = TrailsImage()
         self.contour_item = pg.PlotCurveItem(connect="pairs")
-        self.boundary_item = pg.PlotCurveItem(connect="pairs")
+        self.boundary_item = pg.PlotCurveItem(connect="pairs")  # NCE's log-ratio 0
+        self.class_item = pg.PlotCurveItem(connect="pairs")  # a labelled classifier's decision boundary
         self.arrow_item = pg.PlotCurveItem(connect="pairs")
-        for z, it in enumerate((self.image, self.trails, self.contour_item, self.boundary_item, self.arrow_item)):
+        overlays = (self.image, self.trails, self.contour_item, self.boundary_item, self.class_item, self.arrow_item)
+        for z, it in enumerate(overlays):
             it.setZValue(-20 + z)
             m.addItem(it)
         self.points: dict[str, PointsItem] = {}
@@ -136,6 +138,7 @@ class LandscapeView(QWidget):
         self.bar.axis.setWidth(ticks.horizontalAdvance("-10.0") + label.height() + int(8 * theme.scale()))
         self.contour_item.setPen(theme.pen("contour", 1.0, alpha=110))
         self.boundary_item.setPen(theme.pen("boundary", 2.5, style=Qt.DashLine))
+        self.class_item.setPen(theme.pen("class_boundary", 2.5, alpha=230, style=Qt.DashLine))
         self.arrow_item.setPen(theme.pen("arrows", 1.2, alpha=190))
         self.data_hist.setPen(theme.pen("data", 1.0, alpha=160))
         self.data_hist.setBrush(theme.color("data", 60))
@@ -225,7 +228,7 @@ class LandscapeView(QWidget):
         self._land = self._snap = None
         self.image.clear()
         self.trails.reset()
-        for it in (self.contour_item, self.boundary_item, self.arrow_item, self.model_curve):
+        for it in (self.contour_item, self.boundary_item, self.class_item, self.arrow_item, self.model_curve):
             it.setData([], [])
         for it in (self.data_hist, self.chain_hist):
             it.setData(_NO_EDGES, _NO_BINS)
@@ -323,11 +326,14 @@ class LandscapeView(QWidget):
         else:
             self.contour_item.setData([], [])
         self.arrow_item.setData(*(score_segments(e, xs, ys) if self._arrows else ([], [])))
-        ratio = (getattr(land, "extras", None) or {}).get("nce_log_ratio")
+        extras = getattr(land, "extras", None) or {}
+        ratio = extras.get("nce_log_ratio")
         if self._layers["boundary"] and ratio is not None and np.shape(ratio) == e.shape:
             self.boundary_item.setData(*iso_segments(np.asarray(ratio, float), [0.0], xs, ys))
         else:
             self.boundary_item.setData([], [])
+        self.class_item.setData(*class_boundary_segments(extras.get("class_margin"), e.shape, xs, ys))
+        self._refresh_legend(self._snap)  # a boundary appeared or went: its legend entry follows at once
 
     def _groups(self, name: str, snap: Snapshot) -> tuple[np.ndarray | None, list[QColor] | None]:
         if name == "data" and snap.labels is not None and len(snap.labels) == len(snap.data):
@@ -437,8 +443,9 @@ class LandscapeView(QWidget):
         if curve:
             keys = ["model", "data_hist", "chain_hist"] + [k for k in keys if k not in ("data", "chains")]
         else:
-            if self._land is not None and self.boundary_item.xData is not None and len(self.boundary_item.xData):
-                keys.append("boundary")
+            for key, item in (("boundary", self.boundary_item), ("class_boundary", self.class_item)):
+                if self._land is not None and item.xData is not None and len(item.xData):
+                    keys.append(key)
             keys += [k for k, on in (("contours", self._contours), ("arrows", self._arrows)) if on]
         keys = (self._show, *keys)
         if keys == self._legend_keys:

@@ -1,6 +1,7 @@
 """What the metrics plots show: one PlotSpec per plot, and which history series each one draws.
 
-A history series (`Snapshot.history[name] = (steps, values[, stderr])`) belongs to the plot of `SERIES[name]`,
+A history series (`Snapshot.history[name] = (steps, values[, stderr])`; with stderr it is drawn with a ±2 SE band)
+belongs to the plot of `SERIES[name]`,
 or, for families such as the expression's parameters (`param:a`, `param:r`), to the plot of its prefix.
 Plot names are the ones a preset's `view.plots` may list (ebmlab.config.schema.PLOT_NAMES).
 """
@@ -22,6 +23,7 @@ class PlotSpec:
     clip: float | None = None  # values above are drawn at the clip and shown as '> clip'
     reference: float | None = None  # a dotted horizontal line (R-hat 1.01, variance ratio 1)
     binary_na: bool = False  # a sampler-chain diagnostic that has no meaning for binary states
+    recent: float | None = None  # fit the y range to this last fraction of the steps (skip a burn-in transient)
 
 
 SPECS: dict[str, PlotSpec] = {
@@ -33,7 +35,8 @@ SPECS: dict[str, PlotSpec] = {
         PlotSpec("params", "Parameters", "value"),
         PlotSpec("accuracy", "Accuracy, held-out", "fraction", fixed=(0.0, 1.02)),
         PlotSpec("data_mass", "Mass on data states", "fraction", fixed=(0.0, 1.02)),
-        PlotSpec("var_ratio", "Chain var / exact", "ratio", floor=0.0, reference=1.0),
+        PlotSpec("chain_energy", "Chains' mean E", "E", binary_na=True, recent=0.6),
+        PlotSpec("var_ratio", "Chain var / exact", "ratio", floor=0.0, reference=1.0, binary_na=True, recent=0.6),
         PlotSpec("accept", "Acceptance", "rate", fixed=(0.0, 1.02)),
         PlotSpec("ess", "ESS, min dim", "samples", floor=0.0, binary_na=True),
         PlotSpec("rhat", "R-hat, max dim", "R-hat", clip=100.0, reference=1.01, binary_na=True),
@@ -41,7 +44,7 @@ SPECS: dict[str, PlotSpec] = {
 }
 assert tuple(SPECS) == PLOT_NAMES, "the schema's plot names and the GUI's specs must agree"
 AUTOMATIC = ("loss", "nll", "logz", "accept", "ess", "rhat")  # view.plots = null: these, plus any extras
-EXTRAS = ("accuracy", "data_mass", "params", "var_ratio")  # joined automatically once their series exist
+EXTRAS = ("accuracy", "data_mass", "params")  # joined automatically once their series exist
 MAX_AUTOMATIC = 8
 
 # series name -> (plot, colour meaning, legend label or None, width, style 'line' | 'dash')
@@ -51,6 +54,8 @@ SERIES: dict[str, tuple[str, str, str | None, float, str]] = {
     "log_z_exact": ("logz", "exact", "exact", 2.5, "line"),
     "c": ("logz", "c", "NCE c", 2.0, "dash"),
     "accuracy": ("accuracy", "exact", None, 2.0, "line"),
+    "chain_energy": ("chain_energy", "chains", "chains ±2 SE", 2.0, "line"),
+    "chain_energy_exact": ("chain_energy", "exact", "exact", 2.5, "line"),
     "data_mass": ("data_mass", "exact", None, 2.0, "line"),
     "accept": ("accept", "chains", None, 2.0, "line"),
     "ess": ("ess", "chains", None, 2.0, "line"),

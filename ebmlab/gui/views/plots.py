@@ -88,6 +88,7 @@ class MetricPlot:
         self.note = pg.TextItem("", anchor=(0.5, 0.5))
         self.note.setVisible(False)
         item.addItem(self.note, ignoreBounds=True)
+        self.bands: dict[str, tuple] = {}  # series with a standard error: (lower, upper, fill) of its ±2 SE band
         self.points = self.bars = None
         if spec.key == "logz":
             self.bars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0)
@@ -104,6 +105,19 @@ class MetricPlot:
             self.curves[name] = self.item.plot([], [])
             self.style_curve(name)
         return self.curves[name]
+
+    def band(self, name: str, steps: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        """The ±2 SE band of a series, a translucent fill of the series' colour behind its curve."""
+        if name not in self.bands:
+            lower, upper = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
+            meaning = series_style(name, list(self.curves))[0]
+            fill = pg.FillBetweenItem(lower, upper, brush=theme.color(meaning, 60))
+            fill.setZValue(-5)
+            self.item.addItem(fill)
+            self.bands[name] = (lower, upper, fill)
+        lower, upper, _ = self.bands[name]
+        lower.setData(steps, lo)
+        upper.setData(steps, hi)
 
     def style_curve(self, name: str) -> None:
         meaning, _, width, style = series_style(name, list(self.curves))
@@ -123,6 +137,18 @@ class MetricPlot:
             for side in ("left", "bottom"):
                 self.item.getAxis(side).setStyle(showValues=not text)
         self.note.setVisible(bool(text))
+
+
+def parameters_text(snap: Snapshot) -> str:
+    """'parameters:  t = 0.04   s = 0.5   ·   w = sigmoid(t) = 0.51': values, then derived quantities."""
+    text = "parameters:   " + "     ".join(f"{k} = {v:.4g}" for k, v in snap.params.items())
+    derived = snap.derived or {}
+    if derived:
+        settings = getattr(getattr(snap.experiment, "model", None), "settings", None)
+        formulas = getattr(settings, "derived", None) or {}
+        shown = (f"{k} = {formulas[k]} = {v:.4g}" if k in formulas else f"{k} = {v:.4g}" for k, v in derived.items())
+        text += "     ·     " + "     ".join(shown)
+    return text
 
 
 def series_style(name: str, family_order: list[str]) -> tuple[str, str | None, float, str]:
@@ -239,6 +265,8 @@ class MetricsPlots(QWidget):
         for mp in self.plots.values():
             for c in mp.curves.values():
                 c.setData([], [])
+            for name in mp.bands:
+                mp.band(name, np.zeros(0), np.zeros(0), np.zeros(0))
             if mp.points is not None:
                 mp.points.setData([], [])
                 mp.bars.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
@@ -256,7 +284,7 @@ class MetricsPlots(QWidget):
         self._frozen = bool(extras.get("notice")) and "loss" not in snap.history
         self.update_history(snap.history)
         if snap.params:
-            self.params.setText("parameters:   " + "     ".join(f"{k} = {v:.4g}" for k, v in snap.params.items()))
+            self.params.setText(parameters_text(snap))
         self.params.setVisible(bool(snap.params))
         notice = extras.get("notice")
         if notice:
@@ -307,6 +335,8 @@ class MetricsPlots(QWidget):
         for name in list(mp.curves):
             if name not in history and self._changed(name, None):
                 mp.curves[name].setData([], [])
+                if name in mp.bands:
+                    mp.band(name, np.zeros(0), np.zeros(0), np.zeros(0))
                 changed = True
         arrays = []
         for name in names:
@@ -322,8 +352,17 @@ class MetricsPlots(QWidget):
                 values = np.minimum(values, spec.clip)
             if self._changed(name, (steps, values) if held else series):
                 mp.curve(name).setData(steps, values)
+                if len(series) > 2:
+                    ok = np.isfinite(series[1])
+                    se = np.nan_to_num(np.asarray(series[2], float)[ok], nan=0.0, posinf=0.0)
+                    mp.band(name, steps, values - 2 * se, values + 2 * se)
                 changed = True
-            arrays.append(values)
+            keep = slice(None)
+            if spec.recent is not None and len(steps):  # the range follows the recent part, not a burn-in
+                keep = steps >= steps[-1] * (1.0 - spec.recent)
+            if len(series) > 2 and name in mp.bands:
+                arrays += [mp.bands[name][0].yData[keep], mp.bands[name][1].yData[keep]]
+            arrays.append(values[keep])
         if mp.points is not None and ESTIMATE in history:
             est = history[ESTIMATE]
             v, se = np.asarray(est[1], float), np.asarray(est[2], float) if len(est) > 2 else 0.0
@@ -343,15 +382,28 @@ class MetricsPlots(QWidget):
                 y = (min(y[0], spec.reference - 0.02), max(y[1], spec.reference + 0.02))
         mp.set_ranges(x_range if arrays else EMPTY_RANGE, y)
         self._update_legend(mp, names)
-        main = next((n for n in names if n != ESTIMATE and len(history[n][1])), None)
-        latest = ""
-        if main is not None and len(names) == 1:
-            latest = fmt_value(float(history[main][1][-1]), spec.clip)
-        elif spec.key == "logz" and "log_z_exact" in history and len(history["log_z_exact"][1]):
-            latest = "exact " + fmt_value(float(history["log_z_exact"][1][-1]))
+        latest = self._latest(mp, names, history)
         if latest != mp.latest:
             mp.latest = latest
             self._set_title(mp)
+
+    def _latest(self, mp: MetricPlot, names: list[str], history: dict) -> str:
+        """The title's latest value(s): one series' value, log Z's exact value, or 'label value' per series."""
+        spec = mp.spec
+        shown = [n for n in names if n != ESTIMATE and len(history[n][1])]
+        if len(shown) == 1 and len(names) == 1:
+            return fmt_value(float(history[shown[0]][1][-1]), spec.clip)
+        if spec.key == "logz":
+            if "log_z_exact" in shown:
+                return "exact " + fmt_value(float(history["log_z_exact"][1][-1]))
+            return ""
+        value = {n: f"{float(history[n][1][-1]):.3g}" for n in shown}
+        exact = [n for n in shown if n.endswith("_exact")]
+        if len(shown) == 2 and exact:  # an estimate beside its exact value: '1.15 (exact 0.995)'
+            other = next(n for n in shown if n not in exact)
+            return f"{value[other]} (exact {value[exact[0]]})"
+        labels = {n: (series_style(n, list(mp.curves))[1] or n).split(" ")[0] for n in shown}
+        return "  ".join(f"{labels[n]} {value[n]}" for n in shown[:3])
 
     def _update_estimate(self, mp: MetricPlot, series: tuple) -> bool:
         if not self._changed(ESTIMATE, series):

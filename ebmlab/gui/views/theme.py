@@ -33,6 +33,7 @@ COLORS: dict[str, str] = {
     "contours": "#ffffff",
     "arrows": "#ffffff",
     "boundary": "#7dff5a",
+    "class_boundary": "#ffffff",
 }
 LABELS: dict[str, str] = {
     "data": "data",
@@ -42,6 +43,7 @@ LABELS: dict[str, str] = {
     "noisy": "DSM noisy data",
     "noise": "NCE noise",
     "boundary": "NCE boundary (log-ratio 0)",
+    "class_boundary": "decision boundary",
     "contours": "E = E_min + 0.5, 2, 4, 8",
     "arrows": "score -∇E(x)",
 }
