@@ -262,6 +262,8 @@ class MainWindow(QMainWindow):
             self.settings_panel.show_problems([str(e)])
             return
         self.settings_panel.clear_problems()
+        if new.view.plots != self.experiment.view.plots:
+            self.plots.set_plots(new.view.plots)  # a view choice shows at once (the run itself is unchanged)
         self.experiment = new
         self._awaiting = new
         self.worker.send(Reconfigure(new))

@@ -77,6 +77,11 @@ def build_menus(win) -> None:
     if hasattr(win, "toggle_presenter"):
         view.addAction(_action(win, "Presenter mode", win.toggle_presenter, ("P",)))
     view.addAction(_action(win, "Show settings", win.toggle_settings, ("Ctrl+B",)))
+    if hasattr(win, "plots"):
+        from .plots_menu import PlotsMenu
+
+        win.plots_menu = PlotsMenu(win, view)
+        view.addMenu(win.plots_menu)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(win, "Keyboard shortcuts", win.show_help, ("H", "F1")))

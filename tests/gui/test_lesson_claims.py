@@ -66,3 +66,29 @@ def test_lesson_10_draws_the_decision_boundary_with_a_legend(qtbot):
     view.set_landscape(t.landscape(grid=64))
     assert len(view.class_item.xData) > 10
     assert any("decision boundary" in e[2] for e in view.legend_entries())
+
+
+def test_view_plots_menu_chooses_plots_live_and_the_choice_is_saved(qtbot, tmp_path):
+    from ebmlab.config.presets import load_preset as load
+    from ebmlab.gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w._shown_snapshot is not None and w.experiment is not None, timeout=20_000)
+    menu = w.plots_menu
+    menu.sync()
+    assert menu.entries["loss"].isChecked() and not menu.entries["rhat"].isChecked()
+    menu.entries["rhat"].trigger()  # tick R-hat: appended, shown at once, no reset
+    assert w.plots.visible_plots()[-1] == "rhat" and w.experiment.view.plots[-1] == "rhat"
+    menu.entries["loss"].trigger()  # untick the loss
+    assert "loss" not in w.plots.visible_plots()
+    qtbot.wait(300)
+    assert w._shown_snapshot.step == 0 and w.banner.isHidden()
+    path = tmp_path / "mine.json"
+    w.save_to(path)
+    qtbot.waitUntil(path.exists, timeout=20_000)
+    assert load(path).experiment.view.plots == list(w.plots.visible_plots())
+    menu.automatic.trigger()
+    assert w.experiment.view.plots is None and "loss" in w.plots.visible_plots()
+    w.close()

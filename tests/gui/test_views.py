@@ -97,16 +97,18 @@ def test_landscape_image_points_and_trails(qtbot, tmp_path):
     assert v.trails.acc.sum() > 0
     assert_not_blank(v, tmp_path / "landscape.png")
     v.set_snapshot(snap)
-    assert v.trails.acc.sum() == pytest.approx(len(snap.chains))  # the same chains again (paused): no new trail
+    first = float(v.trails.acc.sum())  # a first splat: each trailed chain at rest (two points each)
+    assert first == min(len(snap.chains), v.trails.chains) * 2
+    assert v.trails.acc.sum() == pytest.approx(first)  # the same chains again (paused): no new trail
     from ebmlab.gui.views.landscape import TRAIL_EVERY
 
     for _ in range(TRAIL_EVERY):  # splatted every TRAIL_EVERY-th new frame
         t.step()
         v.set_snapshot(t.snapshot())
-    assert v.trails.acc.sum() > 1.5 * len(snap.chains)  # the previous frame fades, the new one adds
+    assert v.trails.acc.sum() > 1.5 * first  # the previous frame fades, the new one adds
     v.set_options(trails=False)
     v.set_options(trails=True)  # toggling clears the trails; the redraw splats the current frame once
-    assert v.trails.acc.sum() == pytest.approx(len(snap.chains))
+    assert v.trails.acc.sum() == pytest.approx(first)
     for _ in range(TRAIL_EVERY):
         v.set_snapshot(dataclasses.replace(snap, chains=np.array([[2.0, -2.0]] * 5, np.float32)))
     iy, ix = np.unravel_index(np.argmax(v.trails.acc), v.trails.acc.shape)  # acc[iy, ix] over the box
@@ -320,3 +322,18 @@ def test_metrics_plots_fit_the_step_axis_without_a_loss_series_and_show_log_z_wa
     assert w.params.isHidden()
     w.set_snapshot(dataclasses.replace(snap, params={"a": 1.94213, "r": 1.5}))
     assert not w.params.isHidden() and "a = 1.942" in w.params.text() and "r = 1.5" in w.params.text()
+
+
+def test_a_trail_is_the_path_of_a_move_not_only_its_end(qtbot):
+    from PySide6.QtCore import QRectF
+
+    from ebmlab.gui.views.items import TrailsImage
+
+    tr = TrailsImage(res=100)
+    tr.set_box(QRectF(-3, -3, 6, 6))
+    tr.splat(np.array([[-2.0, -2.0]], np.float32))
+    tr.splat(np.array([[2.0, 2.0]], np.float32))  # one move along the diagonal
+    lit = np.argwhere(tr.acc > 0)
+    assert len(lit) >= 60  # a streak of pixels from (-2, -2) to (2, 2), not two dots
+    np.testing.assert_array_equal(lit[:, 0], lit[:, 1])  # on the diagonal iy == ix
+    assert tr._buf[..., 3].max() > 0

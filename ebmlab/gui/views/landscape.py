@@ -112,6 +112,7 @@ class LandscapeView(QWidget):
             self.points[name] = PointsItem([theme.color(name, POINT_ALPHA[name])], POINT_SIZE[name])
             self.points[name].setZValue(z)
             m.addItem(self.points[name])
+        self.trails.setZValue(len(POINT_LAYERS))  # paths over the dots, in their own colour: they stay visible
         self.points["data"].setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # the data rarely changes
         self.bar = pg.ColorBarItem(colorMap=theme.landscape_cmap("density"), values=(0, 1), interactive=False)
         self.bar.setImageItem(self.image, insert_in=m)
@@ -447,6 +448,8 @@ class LandscapeView(QWidget):
                 if self._land is not None and item.xData is not None and len(item.xData):
                     keys.append(key)
             keys += [k for k, on in (("contours", self._contours), ("arrows", self._arrows)) if on]
+            if self._trails and snap is not None and snap.chains is not None and self._layers["chains"]:
+                keys.append("trails")
         keys = (self._show, *keys)
         if keys == self._legend_keys:
             return
@@ -459,7 +462,7 @@ class LandscapeView(QWidget):
                 entries.append((theme.COLORS[meaning], "line", label))
             else:
                 meaning = "negatives" if k == "pcd" else k
-                line = k in ("boundary", "contours", "arrows", "class_boundary")
+                line = k in ("boundary", "contours", "arrows", "class_boundary", "trails")
                 entries.append((theme.COLORS[meaning], "line" if line else "dot", theme.LABELS[k]))
         self.set_legend(entries)
 

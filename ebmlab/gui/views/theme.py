@@ -34,6 +34,7 @@ COLORS: dict[str, str] = {
     "arrows": "#ffffff",
     "boundary": "#7dff5a",
     "class_boundary": "#ffffff",
+    "trails": "#ffb000",
 }
 LABELS: dict[str, str] = {
     "data": "data",
@@ -44,6 +45,7 @@ LABELS: dict[str, str] = {
     "noise": "NCE noise",
     "boundary": "NCE boundary (log-ratio 0)",
     "class_boundary": "decision boundary",
+    "trails": "chain trails",
     "contours": "E = E_min + 0.5, 2, 4, 8",
     "arrows": "score -∇E(x)",
 }
