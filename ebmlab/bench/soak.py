@@ -19,7 +19,8 @@ Pass criteria, each on medians so that one noisy interval on a shared machine ca
   Without probes (synthetic samples) the raw steps/s are judged;
 - memory: grows < 50 MB after the first minute (warm-up): the largest later sample against the first
   minute's last sample (runs under 3 minutes: against the end of the first third);
-- frames/s: the median over all samples > 30, as the window draws;
+- frames/s: the median over all samples > 18, as the window draws (at max speed it aims at 20 Hz, leaving
+  the CPU to training; at a chosen speed at 33 Hz);
 - refcounts: never fall: the lowest later sample of None, True and False is not below the first sample
   by more than REFCOUNT_SLACK (ordinary objects come and go; the binding bug loses thousands a second).
 """
@@ -36,7 +37,7 @@ import numpy as np
 INTERVAL = 10.0
 STEPS_TOLERANCE = 0.10
 MEMORY_GROWTH_MB = 50.0
-MIN_FPS = 30.0
+MIN_FPS = 18.0  # the soak trains at max speed, where the window draws at FLAT_OUT_HZ = 20 (gui/worker.py)
 REFCOUNT_SLACK = 1000
 LONG_RUN = 600.0  # s: runs this long compare five-minute windows against the first minute
 LONG_WINDOW = 300.0

@@ -36,7 +36,7 @@ from .screen_fit import fill_screen, keep_frame_on_screen, place_window, remembe
 from .transport import TransportBar
 from .views import LandscapeView, MetricsPlots, StateView
 from .views.center_split import CenterSplit
-from .worker import RENDER_HZ, Load, Save, SetSpeed, WorkerThread
+from .worker import FLAT_OUT_HZ, RENDER_HZ, Load, Save, SetSpeed, WorkerThread
 
 # s between metrics-plot updates while training: each update re-ticks the plots' axes in the GUI thread, which
 # holds the GIL meanwhile (measured with the welcome lesson, window / headless steps/s: 1 s 0.73-0.77, 2 s 0.82)
@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
                 self.settings_panel.set_learned(snap.params)
                 self._plots_t = now
             self.transport.set_playing(snap.status == "running")
+            self._pace_frames(snap.status == "running")
             if snap.status == "error" and snap.message and not self.banner.isVisible():
                 self.show_error(snap.message)
         if land is not None and land.run_id == self.run_id and land is not self._shown_landscape:
@@ -343,6 +344,13 @@ class MainWindow(QMainWindow):
             self._fps = self._frames / (now - self._fps_t0)
             self._frames, self._fps_t0 = 0, now
         self._update_status(snap)
+
+    def _pace_frames(self, running: bool) -> None:
+        """Draw at FLAT_OUT_HZ while training at max speed (frames cost the worker steps), else RENDER_HZ."""
+        flat_out = running and self.transport.steps_per_second() is None
+        interval = int(1000 / (FLAT_OUT_HZ if flat_out else RENDER_HZ))
+        if self.timer.interval() != interval:
+            self.timer.setInterval(interval)
 
     def _adopt_experiment(self, exp: Experiment) -> None:
         changed_structure = self.experiment is None or exp.model != self.experiment.model

@@ -124,6 +124,10 @@ class TransportBar(QWidget):
             self._show_play_state(on)
             self.play.blockSignals(False)
 
+    def steps_per_second(self) -> float | None:
+        """The chosen speed (None: max speed)."""
+        return SPEEDS[self.speed.currentIndex()][1]
+
     def change_speed(self, delta: int) -> None:
         self.speed.setCurrentIndex(max(0, min(len(SPEEDS) - 1, self.speed.currentIndex() + delta)))
 

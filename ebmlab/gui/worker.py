@@ -32,6 +32,9 @@ SLICE_SECONDS = 0.012  # training time between checks of the command queue
 # Against a fresh process (`ebmlab bench --only gui`, what `ebmlab run` does) the window ran 0.67-0.85 per round,
 # medians 0.73-0.80 (2026-12-04): about 6 ms of GUI-thread CPU per frame, spread over many items, is the cost.
 RENDER_HZ = 33  # the window's render timer
+# While training at max speed the window draws at FLAT_OUT_HZ: every frame holds the GIL for ~8 ms that the
+# worker's Python then waits for. Measured on 2 cores (welcome): 33 Hz 80 steps/s, 20 Hz 90, 12 Hz 91.
+FLAT_OUT_HZ = 20
 PUBLISH_PERIOD = 1 / RENDER_HZ  # snapshots faster than the window renders only cost the worker
 
 
@@ -166,7 +169,8 @@ class TrainingWorker(QObject):
                 s.status(),
                 s.trainer.message,
             )
-            if (stepped and now - last_pub >= PUBLISH_PERIOD) or (not stepped and behind):
+            period = PUBLISH_PERIOD if self._speed else 1.0 / FLAT_OUT_HZ
+            if (stepped and now - last_pub >= period) or (not stepped and behind):
                 # idle: publish only what the window has not seen (a paused window then draws nothing new)
                 snap = s.snapshot()
                 with self._lock:
