@@ -50,6 +50,23 @@ def record(trainer: Any, step: int) -> None:
         trainer.history.add(name, step, value, se)
 
 
+SUMMARY_KEYS = ("accuracy", "accuracy_stderr", "data_mass", "chain_energy", "chain_energy_stderr", "chain_energy_exact")
+
+
+def summary_fields(metrics: dict[str, float], derived: dict[str, float]) -> dict:
+    """The lesson numbers for `ebmlab run --json`: derived quantities, accuracy, data mass, chain statistics
+    (variance ratios as {'x': r, ...} with their SEs in 'chain_variance_ratio_stderr')."""
+    out: dict = {"derived": derived} if derived else {}
+    out.update({k: metrics[k] for k in SUMMARY_KEYS if k in metrics})
+    ratios = {
+        k.split(":", 1)[1]: v for k, v in metrics.items() if k.startswith("var_ratio:") and not k.endswith("_stderr")
+    }
+    if ratios:
+        out["chain_variance_ratio"] = ratios
+        out["chain_variance_ratio_stderr"] = {k: metrics.get(f"var_ratio:{k}_stderr") for k in ratios}
+    return out
+
+
 def parameter_values(energy: Any) -> dict[str, tuple[float, None]]:
     """`param:NAME` -> (value, None) for trained scalar parameters and derived quantities."""
     trained = set(getattr(energy, "trainable_names", ()))

@@ -461,15 +461,7 @@ class Trainer:
         }
         if "c" in m:
             out["c"] = m["c"]
-        if self._derived():
-            out["derived"] = self._derived()
-        for key in ("accuracy", "accuracy_stderr", "data_mass"):
-            if key in m:
-                out[key] = m[key]
-        ratios = {k.split(":", 1)[1]: m[k] for k in m if k.startswith("var_ratio:") and not k.endswith("_stderr")}
-        if ratios:
-            out["chain_variance_ratio"] = ratios
-            out["chain_variance_ratio_stderr"] = {k: m.get(f"var_ratio:{k}_stderr") for k in ratios}
+        out.update(lesson_metrics.summary_fields(m, self._derived()))
         if "logz_estimate" in m:
             out["logz_estimate"] = m["logz_estimate"]
             out["logz_stderr"] = m.get("logz_stderr")

@@ -7,7 +7,6 @@ import math
 import re
 
 import pytest
-import torch
 
 from ebmlab.config.presets import BUNDLED_DIR, load_preset
 from ebmlab.config.schema import parse_override, with_overrides
@@ -19,12 +18,7 @@ from ebmlab.core.trainer import Trainer
 LOG_V = math.log(36.0)  # lesson 01's box [-3, 3]^2
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def switched_after(steps: int, *switch: str):

@@ -23,12 +23,7 @@ from ebmlab.core.trainer import Trainer
 F64_LOG_MAX = math.log(np.finfo(np.float64).max)  # 709.78: exp overflows above it
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def lesson(stem: str, *overrides: str, **values):

@@ -204,5 +204,7 @@ def test_lesson_07_ula_runs_hot_and_mala_does_not():
             t.step()
         m = t.metrics
         out[name] = (m["chain_energy"] - m["chain_energy_exact"]) / m["chain_energy_stderr"]
-        assert t.summary()["chain_variance_ratio"].keys() == {"x", "y"}
+        summary = t.summary()
+        assert summary["chain_variance_ratio"].keys() == {"x", "y"}
+        assert summary["chain_energy"] == m["chain_energy"] and summary["chain_energy_exact"] == m["chain_energy_exact"]
     assert out["langevin"] > 3.0 and abs(out["mala"]) < 3.0, out  # measured +5 and +0.3 SE

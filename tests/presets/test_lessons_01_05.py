@@ -25,12 +25,7 @@ from ebmlab.core.trainer import Trainer
 QUIET = ["chains.n=0", "training.eval_every=1000000"]  # no display chains, no evaluation in between
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def lesson(stem: str, *overrides: str) -> Experiment:

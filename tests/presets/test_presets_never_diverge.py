@@ -5,7 +5,6 @@ generators and never change the training numbers (measured: ~30 s for all eleven
 from __future__ import annotations
 
 import pytest
-import torch
 
 from ebmlab.config.presets import BUNDLED_DIR, load_preset
 from ebmlab.config.schema import parse_override, with_overrides
@@ -14,12 +13,7 @@ from ebmlab.core.trainer import Trainer
 PRESETS = sorted(p.stem for p in BUNDLED_DIR.glob("*.json"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("stem", PRESETS)
