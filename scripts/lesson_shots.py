@@ -25,9 +25,11 @@ def main() -> int:
 
     from ebmlab.config.bundled import BUNDLED_DIR
     from ebmlab.gui.app import make_app
+    from ebmlab.gui.app_settings import use_private_settings
     from ebmlab.gui.main_window import MainWindow
 
     app = make_app()
+    use_private_settings()  # the default placement on this screen, and the user's settings untouched
     win = MainWindow()
     win.show()
 

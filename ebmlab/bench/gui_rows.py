@@ -48,9 +48,11 @@ class Window:
     """An offscreen MainWindow on a preset with overrides, loaded and ready; a context manager that closes it."""
 
     def __init__(self, preset=None, overrides: list | None = None):
+        from ..gui.app_settings import use_private_settings
         from ..gui.main_window import MainWindow
 
         self.app = make_app()
+        use_private_settings()  # a benchmark never moves the user's window or edits their recent files
         self.win = MainWindow(preset)
         self.win.resize(1500, 950)
         self.win.show()

@@ -133,3 +133,15 @@ def test_an_ais_run_and_a_lesson_load_do_not_change_the_layout(qtbot):
     assert panel.status == "idle" and panel.latest is None  # the AIS tab forgot lesson 09's run
     assert "Press Run" in panel.result_text and not panel.warnings_label.isVisible()
     w.close()
+
+
+def test_benchmarks_and_scripts_keep_to_settings_of_their_own(tmp_path):
+    from ebmlab.gui.app_settings import app_settings, use_private_settings
+
+    folder = use_private_settings(str(tmp_path / "private"))
+    s = app_settings()
+    s.setValue("window/geometry", [1, 2, 3, 4])
+    s.sync()
+    assert s.fileName().startswith(folder)
+    assert (tmp_path / "private").exists()
+    assert use_private_settings() != folder  # by default a fresh temporary folder

@@ -34,7 +34,7 @@ COLORS: dict[str, str] = {
     "arrows": "#ffffff",
     "boundary": "#7dff5a",
     "class_boundary": "#ffffff",
-    "trails": "#ffb000",
+    "trails": "#ff4040",  # red: apart from the chains' blue, the heatmap and the warm label colours
 }
 LABELS: dict[str, str] = {
     "data": "data",
