@@ -36,7 +36,8 @@ def test_lesson_02_shows_t_and_w_and_the_formula(plots):
     assert set(plots.plots["params"].curves) == {"param:t", "param:w"}
     w = snap.derived["w"]
     assert f"w = sigmoid(t) = {w:.4g}" in plots.params.text()
-    assert f"w {w:.3g}" in plots.plots["params"].latest and "t " in plots.plots["params"].latest
+    legend = [e[2] for e in plots.plots["params"].legend.entries()]
+    assert f"w {w:.3g}" in legend and any(label.startswith("t ") for label in legend)
 
 
 def test_lesson_07_band_and_range_follow_the_chains_not_their_burn_in(plots):
@@ -52,7 +53,8 @@ def test_lesson_07_band_and_range_follow_the_chains_not_their_burn_in(plots):
     lo, hi = mp.y_range
     exact = snap.history["chain_energy_exact"][1][-1]
     assert lo < exact < hi and hi < 3.0, mp.y_range  # the burn-in does not flatten the claim
-    assert mp.latest == f"{values[-1]:.3g} (exact {exact:.3g})"
+    legend = [e[2] for e in mp.legend.entries()]
+    assert legend == [f"chains ±2 SE {values[-1]:.3g}", f"exact {exact:.3g}"]
 
 
 def test_lesson_10_draws_the_decision_boundary_with_a_legend(qtbot):

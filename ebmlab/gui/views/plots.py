@@ -388,22 +388,15 @@ class MetricsPlots(QWidget):
             self._set_title(mp)
 
     def _latest(self, mp: MetricPlot, names: list[str], history: dict) -> str:
-        """The title's latest value(s): one series' value, log Z's exact value, or 'label value' per series."""
+        """The title's latest value: a lone series' value, or log Z's exact value. A plot of several series
+        shows each one's latest value in its legend entry instead (titles must stay short to fit)."""
         spec = mp.spec
         shown = [n for n in names if n != ESTIMATE and len(history[n][1])]
         if len(shown) == 1 and len(names) == 1:
             return fmt_value(float(history[shown[0]][1][-1]), spec.clip)
-        if spec.key == "logz":
-            if "log_z_exact" in shown:
-                return "exact " + fmt_value(float(history["log_z_exact"][1][-1]))
-            return ""
-        value = {n: f"{float(history[n][1][-1]):.3g}" for n in shown}
-        exact = [n for n in shown if n.endswith("_exact")]
-        if len(shown) == 2 and exact:  # an estimate beside its exact value: '1.15 (exact 0.995)'
-            other = next(n for n in shown if n not in exact)
-            return f"{value[other]} (exact {value[exact[0]]})"
-        labels = {n: (series_style(n, list(mp.curves))[1] or n).split(" ")[0] for n in shown}
-        return "  ".join(f"{labels[n]} {value[n]}" for n in shown[:3])
+        if spec.key == "logz" and "log_z_exact" in shown:
+            return "exact " + fmt_value(float(history["log_z_exact"][1][-1]))
+        return ""
 
     def _update_estimate(self, mp: MetricPlot, series: tuple) -> bool:
         if not self._changed(ESTIMATE, series):
@@ -426,6 +419,9 @@ class MetricsPlots(QWidget):
                 continue
             meaning, label, _, style = series_style(name, list(mp.curves))
             if label is not None and (len(names) > 1 or name not in SERIES):
+                values = self._history.get(name, ((), ()))[1]
+                if len(names) > 1 and mp.spec.key != "logz" and len(values) and math.isfinite(float(values[-1])):
+                    label = f"{label} {float(values[-1]):.3g}"  # the latest value, where the reader looks
                 entries.append((theme.COLORS.get(meaning, meaning), style, label))
         mp.legend.set_entries(entries)
 
