@@ -157,3 +157,24 @@ def test_log_z_legend_never_covers_data_in_the_window(qtbot):
         shown = item.sceneBoundingRect().intersected(view)  # the part of the item the view draws
         assert not shown.intersects(legend), (item, shown, legend)
     w.close()
+
+
+def test_long_titles_shrink_to_fit_a_narrow_plot(qtbot, monkeypatch):
+    from PySide6.QtGui import QFontMetrics
+
+    from ebmlab.gui.views import theme
+    from ebmlab.gui.views.plots import MIN_TITLE_PT, TITLE_PT
+
+    m = MetricsPlots()
+    qtbot.addWidget(m)
+    m.show()
+    m.update_history(steps_history())
+    mp = m.plots["nll"]
+    text = m._title(mp)  # 'Exact NLL, held-out · 1.3'
+    natural = QFontMetrics(theme.font(TITLE_PT)).horizontalAdvance(text)
+    monkeypatch.setattr(mp.item, "width", lambda: natural * 0.8)  # a plot narrower than its title
+    pt = m._title_pt(mp)
+    assert MIN_TITLE_PT <= pt < TITLE_PT
+    assert QFontMetrics(theme.font(pt)).horizontalAdvance(text) <= natural * 0.8 - 12 or pt == MIN_TITLE_PT
+    monkeypatch.setattr(mp.item, "width", lambda: natural + 40)  # room enough: the normal size
+    assert m._title_pt(mp) == TITLE_PT

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsScene, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core.snapshot import Snapshot
@@ -34,6 +35,7 @@ from .titles import set_title, steady_label
 MIN_PLOT_H = 120  # px at the normal scale: below this a plot's title and ticks overlap
 MIN_PLOT_W = 170
 TITLE_PT = 11
+MIN_TITLE_PT = 8  # a long title shrinks to this before it is clipped
 NA_BINARY = "n/a for\nbinary states"
 NOTHING_TO_TRAIN = "nothing to train"
 WARNING_LINES = 2  # the log Z warning is cut to this many lines (the full text is its tooltip)
@@ -326,7 +328,17 @@ class MetricsPlots(QWidget):
         return mp.spec.title + (f"  ·  {mp.latest}" if mp.latest else "")
 
     def _set_title(self, mp: MetricPlot) -> None:
-        set_title(mp.item, self._title(mp), TITLE_PT)
+        set_title(mp.item, self._title(mp), self._title_pt(mp))
+
+    def _title_pt(self, mp: MetricPlot) -> float:
+        """TITLE_PT, or less (down to MIN_TITLE_PT) when the whole title would not fit the plot's width."""
+        text, width = self._title(mp), mp.item.width()
+        if width <= 0:
+            return TITLE_PT
+        pt = TITLE_PT
+        while pt > MIN_TITLE_PT and QFontMetrics(theme.font(pt)).horizontalAdvance(text) > width - 12:
+            pt -= 0.5
+        return pt
 
     def _update_plot(self, mp: MetricPlot, history: dict, x_range: tuple[float, float]) -> None:
         spec = mp.spec
