@@ -172,9 +172,9 @@ def test_long_titles_shrink_to_fit_a_narrow_plot(qtbot, monkeypatch):
     mp = m.plots["nll"]
     text = m._title(mp)  # 'Exact NLL, held-out · 1.3'
     natural = QFontMetrics(theme.font(TITLE_PT)).horizontalAdvance(text)
-    monkeypatch.setattr(mp.item, "width", lambda: natural * 0.8)  # a plot narrower than its title
+    monkeypatch.setattr(mp.item.vb, "width", lambda: natural * 0.8)  # a plot narrower than its title
     pt = m._title_pt(mp)
     assert MIN_TITLE_PT <= pt < TITLE_PT
     assert QFontMetrics(theme.font(pt)).horizontalAdvance(text) <= natural * 0.8 - 12 or pt == MIN_TITLE_PT
-    monkeypatch.setattr(mp.item, "width", lambda: natural + 40)  # room enough: the normal size
+    monkeypatch.setattr(mp.item.vb, "width", lambda: natural + 40)  # room enough: the normal size
     assert m._title_pt(mp) == TITLE_PT

@@ -192,6 +192,8 @@ class MetricsPlots(QWidget):
         self.warning.hide()
         lay.addWidget(self.warning)
         self.plots: dict[str, MetricPlot] = {key: MetricPlot(spec, pg.PlotItem()) for key, spec in SPECS.items()}
+        for mp in self.plots.values():  # a plot's width is known only after the layout ran: fit its title then
+            mp.item.vb.sigResized.connect(lambda _vb, mp=mp: self._refit_title(mp))
         self._chosen: tuple[str, ...] | None = None  # view.plots (None: automatic)
         self._visible: tuple[str, ...] = ()
         self._shape = (0, 0)
@@ -330,9 +332,13 @@ class MetricsPlots(QWidget):
     def _set_title(self, mp: MetricPlot) -> None:
         set_title(mp.item, self._title(mp), self._title_pt(mp))
 
+    def _refit_title(self, mp: MetricPlot) -> None:
+        if mp.spec.key in self._visible and mp.item.titleLabel.isVisible():
+            self._set_title(mp)
+
     def _title_pt(self, mp: MetricPlot) -> float:
         """TITLE_PT, or less (down to MIN_TITLE_PT) when the whole title would not fit the plot's width."""
-        text, width = self._title(mp), mp.item.width()
+        text, width = self._title(mp), mp.item.vb.width()  # the title sits over the view box, not the axis
         if width <= 0:
             return TITLE_PT
         pt = TITLE_PT
