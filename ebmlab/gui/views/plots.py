@@ -23,13 +23,12 @@ from .legend_row import LegendRow
 from .plot_specs import (
     ESTIMATE,
     ESTIMATE_LABEL,
-    FAMILIES,
-    FAMILY_COLORS,
     SERIES,
     SPECS,
     automatic_plots,
     plot_of,
 )
+from .series_labels import parameters_text, series_style
 from .titles import set_title, steady_label
 
 MIN_PLOT_H = 120  # px at the normal scale: below this a plot's title and ticks overlap
@@ -139,31 +138,6 @@ class MetricPlot:
             for side in ("left", "bottom"):
                 self.item.getAxis(side).setStyle(showValues=not text)
         self.note.setVisible(bool(text))
-
-
-def parameters_text(snap: Snapshot) -> str:
-    """'parameters:  t = 0.04   s = 0.5   ·   w = sigmoid(t) = 0.51': values, then derived quantities."""
-    text = "parameters:   " + "     ".join(f"{k} = {v:.4g}" for k, v in snap.params.items())
-    derived = snap.derived or {}
-    if derived:
-        settings = getattr(getattr(snap.experiment, "model", None), "settings", None)
-        formulas = getattr(settings, "derived", None) or {}
-        shown = (f"{k} = {formulas[k]} = {v:.4g}" if k in formulas else f"{k} = {v:.4g}" for k, v in derived.items())
-        text += "     ·     " + "     ".join(shown)
-    return text
-
-
-def series_style(name: str, family_order: list[str]) -> tuple[str, str | None, float, str]:
-    """(colour meaning or hex, legend label, width, style) of a series; family members get palette colours."""
-    if name in SERIES:
-        _, meaning, label, width, style = SERIES[name]
-        return meaning, label, width, style
-    for prefix in FAMILIES:
-        if name.startswith(prefix):
-            members = [n for n in family_order if n.startswith(prefix)]
-            i = members.index(name) if name in members else len(members)
-            return FAMILY_COLORS[i % len(FAMILY_COLORS)], name[len(prefix) :], 2.0, "line"
-    return theme.MUTED, name, 1.5, "line"
 
 
 class MetricsPlots(QWidget):
