@@ -1,4 +1,4 @@
-"""The `ebmlab` command: gui (default), run, logz, sample, bench, presets.
+"""The `ebmlab` command: gui (default), run, sweep, logz, sample, bench, presets.
 
 Errors caused by input go to stderr as one line and exit with status 2.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import bench_cmd, gui_cmd, logz_cmd, presets_cmd, run_cmd, sample_cmd
+from .commands import bench_cmd, gui_cmd, logz_cmd, presets_cmd, run_cmd, sample_cmd, sweep_cmd
 from .core.errors import EbmlabError
 
 COMMANDS = {
@@ -16,6 +16,7 @@ COMMANDS = {
     "logz": logz_cmd,
     "run": run_cmd,
     "sample": sample_cmd,
+    "sweep": sweep_cmd,
     "presets": presets_cmd,
     "bench": bench_cmd,
 }

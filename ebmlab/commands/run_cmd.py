@@ -80,23 +80,11 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config.presets import save_preset
-    from ..core.history import History
-    from ..core.trainer import Trainer
+    from ..core.headless_run import train_headless
 
     loaded, exp = load_experiment(args)
-    trainer = Trainer(exp, loaded.weights, loaded.resolve)
-    trainer.history = History(cap=10_000_000)
-    trainer.evaluate()
-    steps = exp.training.steps
-    progress = Progress(steps, not (args.quiet or args.json))
-    t0 = time.perf_counter()
-    for i in range(steps):
-        if not trainer.step():
-            break
-        progress.update(i + 1)
-    if trainer.step_count % exp.training.eval_every:
-        trainer.evaluate()
-    seconds = time.perf_counter() - t0
+    progress = Progress(exp.training.steps, not (args.quiet or args.json))
+    trainer, seconds = train_headless(exp, loaded.weights, loaded.resolve, on_step=progress.update)
     progress.update(trainer.step_count, force=True)
     progress.close()
     summary = {"preset": str(loaded.path), "seed": exp.seed, "seconds": seconds, **trainer.summary()}

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.atomic import write_atomic, write_bytes_atomic
 from .app_settings import app_settings
-from .atomic import write_atomic, write_bytes_atomic
 from .recorder import MAX_SECONDS, Recording, RecordingError, RecordingIndicator, ffmpeg_available
 
 DEFAULT_FPS = 15.0

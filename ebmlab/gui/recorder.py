@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from .atomic import remove_quietly, temp_path_for
+from ..core.atomic import remove_quietly, temp_path_for
 
 FORMATS = (".gif", ".mp4")
 QUEUE_FRAMES = 48  # frames in flight between the GUI and the encoder
