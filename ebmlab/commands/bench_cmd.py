@@ -8,7 +8,16 @@ import importlib
 from ..core.errors import EbmlabError
 from .common import print_json
 
-ROW_MODULES = ("core_rows", "estimator_rows", "logz_rows", "gui_rows", "hardening_rows", "fault_rows", "startup_rows")
+ROW_MODULES = (
+    "core_rows",
+    "estimator_rows",
+    "logz_rows",
+    "gui_rows",
+    "hardening_rows",
+    "fault_rows",
+    "startup_rows",
+    "sweep_rows",
+)
 
 
 def add_parser(sub) -> None:

@@ -21,6 +21,18 @@ def _worker_versions() -> str:  # runs on each worker: can it import ebmlab, and
     return getattr(ebmlab, "__version__", "unknown")
 
 
+def local_worker_environ() -> dict[str, str]:
+    """Dask's variables for a new worker process, less MALLOC_TRIM_THRESHOLD_=65536: that fixed threshold
+    (meant to hand freed memory back to the OS) made torch's many small allocations ~45% slower here
+    (lesson 01, 400 steps: 0.46 s -> 0.65 s per run, measured with and without it in a plain process);
+    glibc's own dynamic threshold is kept. Runs are short and small, so memory held back is not a concern."""
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
+
+
 class Engine:
     """A Dask client (and the LocalCluster it owns, if any); use as a context manager."""
 
@@ -33,6 +45,7 @@ class Engine:
 
     def __enter__(self) -> Engine:
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             raise EbmlabError("sweeps need Dask distributed: pip install 'dask[distributed]'") from None
@@ -58,13 +71,14 @@ class Engine:
         else:
             if self.workers < 1:
                 raise EbmlabError(f"--workers {self.workers}: need at least 1 worker")
-            self.cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                silence_logs=logging.ERROR,
-                dashboard_address=":8787",
-            )
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": local_worker_environ()}):
+                self.cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    silence_logs=logging.ERROR,
+                    dashboard_address=":8787",
+                )
             self.client = Client(self.cluster)
         return self
 

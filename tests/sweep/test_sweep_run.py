@@ -179,3 +179,35 @@ def test_resume_after_the_sweep_is_killed_loses_nothing_that_finished(tmp_path, 
     assert len(rows) == 6 and all(r["status"] == "ok" for r in rows)
     assert len({r["run_id"] for r in rows}) == 6
     assert not list(Path(out / "runs").glob(".*tmp*"))  # no half-written record left behind
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_sweep_runs_on_an_existing_scheduler(tmp_path, capsys):
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [
+        subprocess.Popen([dask, "scheduler", "--port", str(port), "--dashboard-address", ":0"], start_new_session=True)
+    ]
+    try:
+        time.sleep(1.0)
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1"], start_new_session=True))
+        out = tmp_path / "res"
+        args = ["sweep", PRESET, "--grid", "optimiser.lr=0.01,0.03", "--seeds", "0", "--steps", "20"]
+        assert main(args + ["--out", str(out), "--scheduler", address, "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["ok"] == 2
+        single = single_run(capsys, 0.03, 1024, 0, steps=20)
+        assert summary["settings"][1]["nll_exact"]["mean"] == single["nll_exact"]
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
