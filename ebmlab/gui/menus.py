@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from ..config.presets import bundled_presets
 from ..core.loop import Reset, Step
+from .sweep_dialog import open_sweep_results
 
 SHORTCUTS: list[tuple[str, str]] = [
     ("Space", "play / pause"),
@@ -47,6 +48,8 @@ def build_menus(win) -> None:
     file.addAction(_action(win, "Save preset &as…", win.save_as, ("Ctrl+Shift+S",)))
     win.recent_menu = file.addMenu("Recent files")
     win.refresh_recent_menu()
+    file.addSeparator()
+    file.addAction(_action(win, "Sweep &results…", lambda: open_sweep_results(win)))
     file.addSeparator()
     if hasattr(win, "export_menu_actions"):
         for act in win.export_menu_actions():
