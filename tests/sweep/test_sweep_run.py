@@ -211,3 +211,30 @@ def test_a_sweep_runs_on_an_existing_scheduler(tmp_path, capsys):
             os.killpg(p.pid, signal.SIGTERM)
         for p in procs:
             p.wait(30)
+
+
+def test_ctrl_c_stops_the_sweep_and_writes_the_tables_of_what_finished(tmp_path):
+    out = tmp_path / "res"
+    args = ["sweep", PRESET, "--grid", "optimiser.lr=0.01,0.02,0.03", "--seeds", "0-3", "--steps", "300"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ebmlab", *args, "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list((out / "runs").glob("*.json"))) < 1 and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole group on Ctrl-C
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    finished = len(list((out / "runs").glob("*.json")))
+    assert 1 <= finished < 12
+    assert f"sweep interrupted: {finished} of 12 runs finished" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] and summary["finished"] == finished
