@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
+
+import window_wait  # scripts/window_wait.py (this folder is on sys.path when a script runs)
 
 
 def main() -> int:
@@ -34,18 +35,10 @@ def main() -> int:
     win.show()
 
     def pump(seconds: float) -> None:
-        t0 = time.time()
-        while time.time() - t0 < seconds:
-            app.processEvents()
-            time.sleep(0.005)
+        window_wait.pump(app, seconds)
 
     def wait(cond, timeout: float = 300.0) -> None:
-        t0 = time.time()
-        while not cond():
-            app.processEvents()
-            time.sleep(0.005)
-            if time.time() - t0 > timeout:
-                raise SystemExit("timed out waiting for the window")
+        window_wait.wait(app, cond, timeout)
 
     def shoot(path: Path) -> None:
         pump(1.5)  # the full-resolution landscape and the plots arrive

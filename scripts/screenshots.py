@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
+
+import window_wait  # scripts/window_wait.py (this folder is on sys.path when a script runs)
 
 
 def main() -> int:
@@ -36,12 +37,7 @@ def main() -> int:
         win.toggle_presenter()
 
     def wait(cond, timeout=120.0):
-        t0 = time.time()
-        while not cond():
-            app.processEvents()
-            time.sleep(0.005)
-            if time.time() - t0 > timeout:
-                raise SystemExit("timed out waiting for the window")
+        window_wait.wait(app, cond, timeout)
 
     wait(lambda: win._shown_snapshot is not None)
     if args.steps:
@@ -49,10 +45,7 @@ def main() -> int:
         wait(lambda: win._shown_snapshot.step >= args.steps or win._shown_snapshot.status == "error")
         win.transport.play.click()
     wait(lambda: win._shown_snapshot.status != "running")
-    t0 = time.time()
-    while time.time() - t0 < 1.5:  # let the full-resolution landscape arrive
-        app.processEvents()
-        time.sleep(0.01)
+    window_wait.pump(app, 1.5)  # let the full-resolution landscape arrive
     if args.tab:
         for i in range(win.tabs.count()):
             if win.tabs.tabText(i) == args.tab:
@@ -60,10 +53,7 @@ def main() -> int:
     if args.ais and win.ais_tab is not None:
         win.ais_tab.start()
         wait(lambda: win.ais_tab.finished, timeout=300)
-        t0 = time.time()
-        while time.time() - t0 < 1.0:
-            app.processEvents()
-            time.sleep(0.01)
+        window_wait.pump(app, 1.0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     win.grab().save(str(out / f"{args.name}.png"))

@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the preset's)")
     p.add_argument("--out", default=None, help="results folder (default: sweep-<preset stem>); reruns resume")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="an existing Dask scheduler, tcp://host:8786")
-    p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2; not with --scheduler)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default 2; not with --scheduler)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise EbmlabError(f"--steps {args.steps}: must be >= 1")
+    if args.scheduler and args.workers is not None:
+        raise EbmlabError("--workers sets the size of a local cluster; an existing --scheduler has its own workers")
+    workers = 2 if args.workers is None else args.workers
     if args.threads < 1:
         raise EbmlabError(f"--threads {args.threads}: must be >= 1")
     axes = [parse_grid(g) for g in args.grid]
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
     interrupted = False
     t0 = time.perf_counter()
-    with Engine(args.scheduler, args.workers, args.threads) if todo else _NoEngine() as engine:
+    with Engine(args.scheduler, workers, args.threads) if todo else _NoEngine() as engine:
         store.prepare(manifest)
         say(
             f"sweep: {len(points)} runs ({len(points) // len(seeds)} settings x {len(seeds)} seeds) in {store.folder}; "

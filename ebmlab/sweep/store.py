@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..core.atomic import write_atomic, write_bytes_atomic
+from ..core.atomic import remove_quietly, write_atomic, write_bytes_atomic
 from ..core.errors import EbmlabError
 
 RUN_COLUMNS = (
@@ -51,6 +51,8 @@ class SweepStore:
         """Create the folder (or reuse it) and write sweep.json; an error before any run starts."""
         try:
             self.runs.mkdir(parents=True, exist_ok=True)
+            for stale in self.runs.glob(".*.tmp.json"):  # a record being written when a sweep was killed
+                remove_quietly(stale)
             write_json(self.folder / "sweep.json", manifest)
         except OSError as e:
             raise EbmlabError(f"--out {self.folder}: cannot write there ({e.strerror or e})") from None

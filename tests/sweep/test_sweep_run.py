@@ -27,6 +27,11 @@ def sweep_2x2x2(tmp_path_factory):
     return code, out
 
 
+def records(out: Path) -> list[Path]:
+    """The finished-run records (not the hidden temporary file of one being written)."""
+    return [f for f in (out / "runs").glob("*.json") if not f.name.startswith(".")]
+
+
 def single_run(capsys, lr, bs, seed, steps=40) -> dict:
     capsys.readouterr()
     args = ["run", PRESET, "--steps", str(steps), "--seed", str(seed), "--json"]
@@ -157,7 +162,7 @@ def test_resume_after_the_sweep_is_killed_loses_nothing_that_finished(tmp_path, 
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if len(list((out / "runs").glob("*.json"))) >= 2:
+            if len(records(out)) >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the sweep ended before it could be killed"
@@ -166,7 +171,7 @@ def test_resume_after_the_sweep_is_killed_loses_nothing_that_finished(tmp_path, 
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    kept = {f.name: f.read_bytes() for f in (out / "runs").glob("*.json")}
+    kept = {f.name: f.read_bytes() for f in records(out)}
     assert 2 <= len(kept) < 6
     assert not (out / "runs.csv").exists()  # killed before the tables: only the records survive
     capsys.readouterr()
@@ -225,7 +230,7 @@ def test_ctrl_c_stops_the_sweep_and_writes_the_tables_of_what_finished(tmp_path)
     )
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list((out / "runs").glob("*.json"))) < 1 and proc.poll() is None:
+        while time.monotonic() < deadline and len(records(out)) < 1 and proc.poll() is None:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole group on Ctrl-C
         stdout, _ = proc.communicate(timeout=60)
@@ -233,7 +238,7 @@ def test_ctrl_c_stops_the_sweep_and_writes_the_tables_of_what_finished(tmp_path)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130
-    finished = len(list((out / "runs").glob("*.json")))
+    finished = len(records(out))
     assert 1 <= finished < 12
     assert f"sweep interrupted: {finished} of 12 runs finished" in stdout
     summary = json.loads((out / "summary.json").read_text())

@@ -87,6 +87,7 @@ def test_other_bad_options_are_refused(tmp_path, capsys):
         (["--seeds", "x"], "--seeds"),
         (["--steps", "0"], "--steps 0"),
         (["--workers", "0", "--grid", "estimator.k=1"], "--workers 0"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "an existing --scheduler has its own workers"),
     ]
     for extra, message in cases:
         args = ["sweep", "02_cd_vs_pcd", "--out", out] + (["--steps", "2"] if "--steps" not in extra else []) + extra
