@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ExpressionError
-from .expression import CompiledExpression
+from .expression_compile import CompiledExpression
 from .expression_parse import parse, validate_params
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 
-from .expression import _BINARY, _apply, _logsumexp, _minmax
+from .expression_compile import _BINARY, _apply, _logsumexp, _minmax
 from .expression_parse import Binary, Call, Const, Num, Param, Unary, Var, parse
 
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
