@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from dataclasses import replace
@@ -68,19 +67,10 @@ def load_experiment(args: argparse.Namespace):
     return loaded, exp
 
 
-def write_metrics(path: Path, rows: list[dict]) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..config.presets import save_preset
     from ..core.headless_run import train_headless
+    from ..core.tables import write_csv
 
     loaded, exp = load_experiment(args)
     progress = Progress(exp.training.steps, not (args.quiet or args.json))
@@ -92,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            write_metrics(out / "metrics.csv", trainer.history.rows())
+            write_csv(out / "metrics.csv", trainer.history.rows())
         except OSError as e:
             raise EbmlabError(f"--out {args.out}: cannot write ({e.strerror or e})") from None
         final = replace(exp, weights=None)

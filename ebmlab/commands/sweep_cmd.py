@@ -8,6 +8,7 @@ saved as it arrives, and the tables, summary and plots are written at the end (a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     points = expand(loaded.experiment, loaded.weights, axes, seeds, args.steps)
     keys = [a.key for a in axes]
     store = SweepStore(args.out or f"sweep-{path.stem}")
-    done = {k: v for k, v in store.finished().items() if k in {p.run_id for p in points}}
+    wanted = {p.run_id for p in points}
+    done = {k: v for k, v in store.finished().items() if k in wanted}
     todo = [p for p in points if p.run_id not in done]
     records = dict(done)
     manifest = {
@@ -73,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
     interrupted = False
     t0 = time.perf_counter()
-    with Engine(args.scheduler, workers, args.threads) if todo else _NoEngine() as engine:
+    # no cluster is started when every run has finished already
+    with Engine(args.scheduler, workers, args.threads) if todo else contextlib.nullcontext() as engine:
         store.prepare(manifest)
         say(
             f"sweep: {len(points)} runs ({len(points) // len(seeds)} settings x {len(seeds)} seeds) in {store.folder}; "
-            f"{len(done)} already finished, {len(todo)} to run" + (f" on {engine.n_workers} workers" if todo else "")
+            f"{len(done)} already finished, {len(todo)} to run" + (f" on {engine.n_workers} worker(s)" if todo else "")
         )
         if todo and engine.dashboard:
             say(f"sweep: Dask dashboard at {engine.dashboard}")
@@ -111,16 +114,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"sweep interrupted: {len(ordered)} of {len(points)} runs finished; rerun the same command to complete")
         return 130
     return 0 if all(r["status"] == "ok" for r in ordered) and len(ordered) == len(points) else 1
-
-
-class _NoEngine:
-    """Stands in for the Engine when every run has finished already (no cluster is started)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
 
 
 def _progress(total: int, initial: int, quiet: bool):

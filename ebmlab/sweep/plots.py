@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import write_atomic
-from .summary import mean_se
+from .summary import by_setting, mean_se
 
 CURVE_METRICS = ("nll_exact", "loss")
 FINAL_METRICS = ("nll_exact", "log_z_exact", "loss")
@@ -37,14 +37,9 @@ def short_label(setting: dict, varying: list[str], sep: str) -> str:
 
 def grouped(records: list[dict], keys: list[str], sep: str = ", ") -> list[tuple[str, list[dict]]]:
     """(label, ok records) per setting, in first-seen order."""
-    varying = [k for k in keys if len({json.dumps(r["setting"].get(k)) for r in records}) > 1]
-    out: dict[str, list[dict]] = {}
-    for r in records:
-        label = short_label(r["setting"], varying, sep)
-        out.setdefault(label, [])
-        if r.get("status") == "ok":
-            out[label].append(r)
-    return list(out.items())
+    groups = by_setting(records, keys)
+    varying = [k for k in keys if len({json.dumps(setting[k]) for setting, _ in groups}) > 1]
+    return [(short_label(setting, varying, sep), [r for r in rs if r.get("status") == "ok"]) for setting, rs in groups]
 
 
 def curve(runs: list[dict], metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

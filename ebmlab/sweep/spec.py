@@ -44,6 +44,11 @@ class RunPoint:
     run_id: str
 
 
+def setting_label(setting: dict[str, Any]) -> str:
+    """{'estimator.k': 5, 'estimator.name': 'cd'} -> 'estimator.k=5 estimator.name="cd"'."""
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in setting.items()) or "(preset)"
+
+
 def split_values(text: str) -> list[str]:
     """'1,2,[0,1],"a,b"' -> ['1', '2', '[0,1]', '"a,b"']: commas inside brackets or quotes do not split."""
     parts, depth, quote, cur = [], 0, "", ""
@@ -155,7 +160,7 @@ def expand(
     checked: dict[str, Any] = {}
     for values in product(*(a.values for a in axes)):
         setting = dict(zip(keys, values))
-        label = " ".join(f"{k}={json.dumps(v)}" for k, v in setting.items()) or "(the preset as it is)"
+        label = setting_label(setting)
         pairs = sorted(zip(axes, values), key=lambda av: selector_first(av[0]))
         overrides = base + [(a.path, v) for a, v in pairs]
         try:

@@ -12,7 +12,6 @@ DIR/
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from ..core.atomic import remove_quietly, write_atomic, write_bytes_atomic
 from ..core.errors import EbmlabError
+from ..core.tables import columns, write_csv
 
 RUN_COLUMNS = (
     "run_id",
@@ -82,9 +82,12 @@ class SweepStore:
             for r in records
             for h in r.get("history", [])
         ]
-        written = [write_csv(self.folder / "runs.csv", runs), write_csv(self.folder / "steps.csv", steps)]
-        written += [p for p in (write_parquet(self.folder / "runs.parquet", runs),) if p]
-        written += [p for p in (write_parquet(self.folder / "steps.parquet", steps),) if p]
+        written = []
+        for name, rows in (("runs", runs), ("steps", steps)):
+            written.append(write_csv(self.folder / f"{name}.csv", rows, empty_columns=("run_id",)))
+            parquet = write_parquet(self.folder / f"{name}.parquet", rows)
+            if parquet:
+                written.append(parquet)
         return written
 
 
@@ -102,25 +105,8 @@ def cell(v: Any) -> Any:
     return json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v
 
 
-def columns(rows: list[dict]) -> list[str]:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    return keys
-
-
 def write_json(path: Path, obj: Any) -> Path:
     return write_bytes_atomic(path, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
-
-
-def write_csv(path: Path, rows: list[dict]) -> Path:
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=columns(rows) or ["run_id"])
-            w.writeheader()
-            w.writerows(rows)
-
-    return write_atomic(path, write)
 
 
 def write_parquet(path: Path, rows: list[dict]) -> Path | None:

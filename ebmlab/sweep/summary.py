@@ -10,6 +10,8 @@ import json
 import math
 from typing import Any
 
+from .spec import setting_label
+
 SUMMARY_METRICS = ("nll_exact", "log_z_exact", "loss", "logz_estimate", "c", "steps_per_s", "wall_s")
 
 
@@ -26,28 +28,24 @@ def mean_se(values: list[float]) -> tuple[float | None, float | None]:
     return mean, math.sqrt(var / n)
 
 
-def setting_label(setting: dict[str, Any]) -> str:
-    return " ".join(f"{k}={json.dumps(v)}" for k, v in setting.items()) or "(preset)"
+def by_setting(records: list[dict], keys: list[str]) -> list[tuple[dict[str, Any], list[dict]]]:
+    """(setting, its records) per distinct setting of the swept keys, in the order settings first appear."""
+    groups: dict[str, tuple[dict[str, Any], list[dict]]] = {}
+    for r in records:
+        setting = {k: r["setting"].get(k) for k in keys}
+        groups.setdefault(json.dumps(list(setting.values())), (setting, []))[1].append(r)
+    return list(groups.values())
 
 
 def summarise(records: list[dict], keys: list[str]) -> list[dict]:
     """One entry per setting, in the order settings first appear in `records`:
     {setting, label, runs, ok, failed, reasons, seeds, <metric>: {mean, se, n}}."""
-    groups: dict[str, list[dict]] = {}
-    order: list[str] = []
-    for r in records:
-        key = json.dumps([r["setting"].get(k) for k in keys])
-        if key not in groups:
-            groups[key] = []
-            order.append(key)
-        groups[key].append(r)
     out = []
-    for key in order:
-        rs = groups[key]
+    for setting, rs in by_setting(records, keys):
         ok = [r for r in rs if r.get("status") == "ok"]
         entry: dict[str, Any] = {
-            "setting": {k: rs[0]["setting"].get(k) for k in keys},
-            "label": setting_label({k: rs[0]["setting"].get(k) for k in keys}),
+            "setting": setting,
+            "label": setting_label(setting),
             "runs": len(rs),
             "ok": len(ok),
             "failed": len(rs) - len(ok),
